@@ -1,0 +1,101 @@
+// Session: load an ONNX model once, run it many times, from several threads.
+//
+//   #include <ecoinfer/session.h>
+//   auto session = ecoinfer::Session::load("model.onnx", {.threads = 2});
+//   if (!session) { std::cerr << session.status().message() << "\n"; return 1; }
+//   auto outputs = (*session)->run({{"x", input_tensor}});
+//   if (!outputs) { ... }
+//   const ecoinfer::Tensor& y = (*outputs)[0].tensor;
+//
+// run() is safe to call concurrently: each call gets its own working memory,
+// reused across calls so the steady state allocates nothing per op.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ecoinfer/status.h"
+#include "ecoinfer/tensor.h"
+
+namespace ecoinfer {
+
+struct SessionOptions {
+  // Intra-op threads for oneDNN and the project's own kernels (one OpenMP
+  // pool). 0 means all cores.
+  int threads = 0;
+  // Graph optimizations (issue-level work); false runs the graph as written.
+  bool optimize = true;
+};
+
+// A dimension is a number, or a symbol ("batch") / unknown (-1) when dynamic.
+struct DimInfo {
+  int64_t value = -1;
+  std::string symbol;
+  bool is_fixed() const { return value >= 0; }
+};
+
+struct ValueDescription {
+  std::string name;
+  DataType dtype = DataType::kUndefined;
+  std::vector<DimInfo> shape;
+  bool has_shape = false;  // false: the model does not declare a rank
+  std::string shape_string() const;  // "?x3x48x320" style ("batch" for symbols)
+};
+
+struct NamedTensor {
+  std::string name;
+  Tensor tensor;
+};
+
+// Per-node record of one run, for profiling and FLOP estimates.
+struct NodeTrace {
+  std::string name;
+  std::string op_type;
+  std::vector<Shape> input_shapes;
+  std::vector<Shape> output_shapes;
+  double seconds = 0;
+};
+
+struct ModelSummary {
+  int64_t ir_version = 0;
+  int64_t opset = 0;  // default domain
+  std::string producer;
+  std::vector<std::pair<std::string, int>> op_histogram;  // sorted by count, descending
+  int64_t parameter_count = 0;  // elements in float initializers
+  int64_t node_count = 0;
+};
+
+class Session {
+ public:
+  static Expected<std::unique_ptr<Session>> load(const std::filesystem::path& model,
+                                                 const SessionOptions& options = {});
+  virtual ~Session() = default;
+
+  virtual const std::vector<ValueDescription>& inputs() const = 0;
+  virtual const std::vector<ValueDescription>& outputs() const = 0;
+  virtual const ModelSummary& summary() const = 0;
+  virtual const SessionOptions& options() const = 0;
+
+  // Runs the model. Every graph input must be given, by name, with the
+  // declared type and a shape that matches the declared fixed dimensions.
+  // Outputs come back in the model's output order. When `trace` is given it
+  // receives one record per executed node.
+  virtual Expected<std::vector<NamedTensor>> run(const std::vector<NamedTensor>& inputs,
+                                                 std::vector<NodeTrace>* trace = nullptr) const = 0;
+};
+
+// NumPy .npy files: the tensor format users have. Supports float32, float64,
+// float16, int64, int32, int16, int8, uint8 and bool, C order, little endian.
+Expected<Tensor> read_npy(const std::filesystem::path& path);
+Status write_npy(const std::filesystem::path& path, const Tensor& tensor);
+
+// The CPU ISA oneDNN dispatches to on this machine, e.g. "avx512_core_amx".
+std::string onednn_cpu_isa();
+// The number of OpenMP threads a session with `threads` will use.
+int resolve_thread_count(int threads);
+
+}  // namespace ecoinfer

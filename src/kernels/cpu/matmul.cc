@@ -1,0 +1,9 @@
+// PLACEHOLDER: replaced by the real kernels of this family.
+#include "kernels/kernel.h"
+
+namespace ecoinfer::kernels {
+
+Expected<std::unique_ptr<Kernel>> create_MatMul(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
+Expected<std::unique_ptr<Kernel>> create_Gemm(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
+
+}  // namespace ecoinfer::kernels

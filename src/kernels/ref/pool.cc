@@ -1,0 +1,11 @@
+// PLACEHOLDER: replaced by the real kernels of this family.
+#include "kernels/kernel.h"
+
+namespace ecoinfer::kernels {
+
+Expected<std::unique_ptr<Kernel>> create_MaxPool(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
+Expected<std::unique_ptr<Kernel>> create_AveragePool(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
+Expected<std::unique_ptr<Kernel>> create_GlobalAveragePool(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
+Expected<std::unique_ptr<Kernel>> create_GlobalMaxPool(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
+
+}  // namespace ecoinfer::kernels

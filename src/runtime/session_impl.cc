@@ -1,0 +1,202 @@
+#include "runtime/session_impl.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "onnx/model_loader.h"
+#include "runtime/input_check.h"
+
+namespace ecoinfer {
+
+std::string ValueDescription::shape_string() const {
+  if (!has_shape) return "?";
+  if (shape.empty()) return "scalar";
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += 'x';
+    s += shape[i].is_fixed() ? std::to_string(shape[i].value) : (shape[i].symbol.empty() ? "?" : shape[i].symbol);
+  }
+  return s;
+}
+
+int resolve_thread_count(int threads) { return threads > 0 ? threads : omp_get_num_procs(); }
+
+Expected<std::unique_ptr<Session>> Session::load(const std::filesystem::path& model, const SessionOptions& options) {
+  if (options.threads < 0) return invalid_argument(fmt::format("threads must be 0 (all cores) or more, got {}", options.threads));
+  ECOINFER_ASSIGN_OR_RETURN(ir::Graph graph, onnx_import::load_model(model));
+  auto session = runtime::SessionImpl::create(std::move(graph), options);
+  if (!session) return session.status().with_context(model.string());
+  return session;
+}
+
+namespace runtime {
+
+SessionImpl::SessionImpl(ir::Graph graph, const SessionOptions& options)
+    : graph_(std::move(graph)), options_(options), threads_(resolve_thread_count(options.threads)) {}
+
+Expected<std::unique_ptr<Session>> SessionImpl::create(ir::Graph graph, const SessionOptions& options) {
+  std::unique_ptr<SessionImpl> s(new SessionImpl(std::move(graph), options));
+  ECOINFER_RETURN_IF_ERROR(s->create_kernels());
+  for (ir::ValueId v : s->graph_.inputs) s->inputs_.push_back(s->graph_.values[static_cast<size_t>(v)].info);
+  for (ir::ValueId v : s->graph_.outputs) s->outputs_.push_back(s->graph_.values[static_cast<size_t>(v)].info);
+  s->summarize();
+  return std::unique_ptr<Session>(std::move(s));
+}
+
+Status SessionImpl::create_kernels() {
+  // Kernels pack weights with the session's thread count, as they will run.
+  omp_set_num_threads(threads_);
+  for (const ir::Node& node : graph_.nodes) {
+    kernels::KernelFactory factory = kernels::find_kernel_factory(node.domain, node.op_type);
+    if (factory == nullptr) {
+      return unimplemented(fmt::format(
+          "unsupported operator '{}' (domain '{}', opset {}) at node '{}'; ecoinfer runs the default ONNX domain "
+          "ops listed by `ecoinfer info --ops`",
+          node.op_type, node.domain.empty() ? "ai.onnx" : node.domain, node.opset, node.name));
+    }
+    Expected<std::unique_ptr<kernels::Kernel>> kernel = [&]() -> Expected<std::unique_ptr<kernels::Kernel>> {
+      try {
+        return factory(kernels::KernelInfo(node, graph_));
+      } catch (const std::exception& e) {
+        return invalid_model(fmt::format("{}: {}", node.describe(), e.what()));
+      }
+    }();
+    if (!kernel) return kernel.status();
+    kernels_.push_back(std::move(*kernel));
+  }
+  return Status::ok();
+}
+
+void SessionImpl::summarize() {
+  summary_.ir_version = graph_.ir_version;
+  summary_.opset = graph_.opsets.count("") ? graph_.opsets.at("") : 0;
+  summary_.producer = graph_.producer;
+  summary_.node_count = static_cast<int64_t>(graph_.nodes.size());
+  std::map<std::string, int> counts;
+  for (const ir::Node& n : graph_.nodes) ++counts[n.op_type];
+  summary_.op_histogram.assign(counts.begin(), counts.end());
+  std::stable_sort(summary_.op_histogram.begin(), summary_.op_histogram.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const auto& [id, t] : graph_.constants) {
+    const DataType d = t.dtype();
+    if (d == DataType::kFloat32 || d == DataType::kFloat16 || d == DataType::kBFloat16 || d == DataType::kFloat64 ||
+        d == DataType::kInt8 || d == DataType::kUInt8)
+      summary_.parameter_count += t.numel();
+  }
+}
+
+std::unique_ptr<RunContext> SessionImpl::acquire_context() const {
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    if (!idle_contexts_.empty()) {
+      auto ctx = std::move(idle_contexts_.back());
+      idle_contexts_.pop_back();
+      return ctx;
+    }
+  }
+  auto ctx = std::make_unique<RunContext>();
+  ctx->values.resize(graph_.values.size());
+  for (const auto& [id, t] : graph_.constants) ctx->values[static_cast<size_t>(id)] = t;
+  ctx->unused_outputs.resize(graph_.nodes.size());
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) ctx->unused_outputs[i].resize(graph_.nodes[i].outputs.size());
+  return ctx;
+}
+
+void SessionImpl::release_context(std::unique_ptr<RunContext> ctx) const {
+  // Drop what the caller owns and the aliases, so the next run's producers
+  // own their buffers again and can reuse them.
+  for (ir::ValueId v : graph_.inputs) ctx->values[static_cast<size_t>(v)] = Tensor();
+  for (ir::ValueId v : ctx->aliased) ctx->values[static_cast<size_t>(v)] = Tensor();
+  ctx->aliased.clear();
+  std::lock_guard<std::mutex> lock(pool_mutex_);
+  idle_contexts_.push_back(std::move(ctx));
+}
+
+Status SessionImpl::bind_inputs(const std::vector<NamedTensor>& given, RunContext& ctx) const {
+  std::unordered_set<std::string> seen;
+  for (const NamedTensor& nt : given) {
+    auto it = std::find_if(inputs_.begin(), inputs_.end(), [&](const ValueDescription& d) { return d.name == nt.name; });
+    if (it == inputs_.end()) {
+      std::string expected;
+      for (const auto& d : inputs_) expected += (expected.empty() ? "" : ", ") + describe_value(d);
+      return invalid_argument(fmt::format("the model has no input named '{}'; its inputs are: {}", nt.name, expected));
+    }
+    if (!seen.insert(nt.name).second) return invalid_argument(fmt::format("input '{}' is given twice", nt.name));
+    ECOINFER_RETURN_IF_ERROR(check_input_matches(*it, nt.tensor));
+    ctx.values[static_cast<size_t>(graph_.inputs[static_cast<size_t>(it - inputs_.begin())])] = nt.tensor;
+  }
+  for (const ValueDescription& d : inputs_) {
+    if (!seen.count(d.name)) return invalid_argument(fmt::format("missing input '{}'; give {}", d.name, describe_value(d)));
+  }
+  return Status::ok();
+}
+
+Status SessionImpl::execute_node(size_t index, RunContext& ctx, std::vector<NodeTrace>* trace) const {
+  const ir::Node& node = graph_.nodes[index];
+  std::vector<const Tensor*> in;
+  in.reserve(node.inputs.size());
+  for (ir::ValueId v : node.inputs) in.push_back(v == ir::kNoValue ? nullptr : &ctx.values[static_cast<size_t>(v)]);
+  std::vector<Tensor*> out;
+  out.reserve(node.outputs.size());
+  for (size_t o = 0; o < node.outputs.size(); ++o) {
+    const ir::ValueId v = node.outputs[o];
+    out.push_back(v == ir::kNoValue ? &ctx.unused_outputs[index][o] : &ctx.values[static_cast<size_t>(v)]);
+  }
+  kernels::KernelContext kctx(in, out, threads_);
+  const auto start = std::chrono::steady_clock::now();
+  Status status;
+  try {
+    status = kernels_[index]->compute(kctx);
+  } catch (const std::exception& e) {
+    status = internal_error(e.what());
+  }
+  if (!status.is_ok()) return status.with_context(node.describe());
+  // An output that shares an input's buffer is an alias (see alias_output).
+  for (size_t o = 0; o < out.size(); ++o) {
+    for (const Tensor* i : in) {
+      if (i != nullptr && i->raw_data() == out[o]->raw_data() && out[o]->nbytes() > 0 && node.outputs[o] != ir::kNoValue)
+        ctx.aliased.push_back(node.outputs[o]);
+    }
+  }
+  if (trace != nullptr) {
+    NodeTrace t;
+    t.name = node.name;
+    t.op_type = node.op_type;
+    t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (const Tensor* i : in) t.input_shapes.push_back(i ? i->shape() : Shape{});
+    for (const Tensor* o : out) t.output_shapes.push_back(o->shape());
+    trace->push_back(std::move(t));
+  }
+  return Status::ok();
+}
+
+Expected<std::vector<NamedTensor>> SessionImpl::run(const std::vector<NamedTensor>& inputs,
+                                                    std::vector<NodeTrace>* trace) const {
+  omp_set_num_threads(threads_);  // per calling thread: oneDNN and our kernels share this pool
+  std::unique_ptr<RunContext> ctx = acquire_context();
+  struct Releaser {
+    const SessionImpl* s;
+    std::unique_ptr<RunContext>* c;
+    ~Releaser() { s->release_context(std::move(*c)); }
+  } releaser{this, &ctx};
+  ECOINFER_RETURN_IF_ERROR(bind_inputs(inputs, *ctx));
+  if (trace != nullptr) trace->clear();
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) ECOINFER_RETURN_IF_ERROR(execute_node(i, *ctx, trace));
+  std::vector<NamedTensor> result;
+  result.reserve(graph_.outputs.size());
+  for (ir::ValueId v : graph_.outputs) {
+    // A copy: the context's buffers are reused by the next run.
+    result.push_back({graph_.name_of(v), ctx->values[static_cast<size_t>(v)].clone()});
+  }
+  return result;
+}
+
+}  // namespace runtime
+}  // namespace ecoinfer

@@ -1,0 +1,54 @@
+// The Session behind the public API: a loaded graph, one kernel per node,
+// and a pool of run contexts (working memory) so concurrent run() calls do
+// not share buffers and repeated runs of one shape reuse them.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "ecoinfer/session.h"
+#include "ir/graph.h"
+#include "kernels/kernel.h"
+
+namespace ecoinfer::runtime {
+
+// Working memory of one run: a tensor slot per graph value.
+struct RunContext {
+  std::vector<Tensor> values;
+  std::vector<std::vector<Tensor>> unused_outputs;  // per node, for outputs the graph drops
+  std::vector<ir::ValueId> aliased;                 // slots that share another slot's buffer
+};
+
+class SessionImpl final : public Session {
+ public:
+  static Expected<std::unique_ptr<Session>> create(ir::Graph graph, const SessionOptions& options);
+
+  const std::vector<ValueDescription>& inputs() const override { return inputs_; }
+  const std::vector<ValueDescription>& outputs() const override { return outputs_; }
+  const ModelSummary& summary() const override { return summary_; }
+  const SessionOptions& options() const override { return options_; }
+  Expected<std::vector<NamedTensor>> run(const std::vector<NamedTensor>& inputs,
+                                         std::vector<NodeTrace>* trace) const override;
+
+ private:
+  SessionImpl(ir::Graph graph, const SessionOptions& options);
+  Status create_kernels();
+  void summarize();
+  Status bind_inputs(const std::vector<NamedTensor>& given, RunContext& ctx) const;
+  Status execute_node(size_t index, RunContext& ctx, std::vector<NodeTrace>* trace) const;
+  std::unique_ptr<RunContext> acquire_context() const;
+  void release_context(std::unique_ptr<RunContext> ctx) const;
+
+  ir::Graph graph_;
+  SessionOptions options_;
+  int threads_ = 1;
+  std::vector<std::unique_ptr<kernels::Kernel>> kernels_;
+  std::vector<ValueDescription> inputs_;
+  std::vector<ValueDescription> outputs_;
+  ModelSummary summary_;
+  mutable std::mutex pool_mutex_;
+  mutable std::vector<std::unique_ptr<RunContext>> idle_contexts_;
+};
+
+}  // namespace ecoinfer::runtime

@@ -1,0 +1,98 @@
+#include "test_util.h"
+
+#include <cmath>
+#include <random>
+
+#include "common/half.h"
+
+namespace ecoinfer::testing {
+namespace fs = std::filesystem;
+
+fs::path source_dir() { return ECOINFER_SOURCE_DIR; }
+fs::path models_dir() { return source_dir() / "models"; }
+fs::path fixtures_dir() { return source_dir() / "tests" / "fixtures"; }
+
+fs::path temp_dir(const std::string& name) {
+  fs::path p = fs::path(ECOINFER_BINARY_DIR) / "test-tmp" / name;
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+std::vector<double> to_doubles(const Tensor& t) {
+  std::vector<double> v(static_cast<size_t>(t.numel()));
+  const void* p = t.raw_data();
+  for (size_t i = 0; i < v.size(); ++i) {
+    switch (t.dtype()) {
+      case DataType::kFloat32: v[i] = static_cast<const float*>(p)[i]; break;
+      case DataType::kFloat64: v[i] = static_cast<const double*>(p)[i]; break;
+      case DataType::kFloat16: v[i] = half_to_float(static_cast<const Float16*>(p)[i]); break;
+      case DataType::kBFloat16: v[i] = bfloat16_to_float(static_cast<const BFloat16*>(p)[i]); break;
+      case DataType::kInt8: v[i] = static_cast<const int8_t*>(p)[i]; break;
+      case DataType::kUInt8: v[i] = static_cast<const uint8_t*>(p)[i]; break;
+      case DataType::kInt16: v[i] = static_cast<const int16_t*>(p)[i]; break;
+      case DataType::kUInt16: v[i] = static_cast<const uint16_t*>(p)[i]; break;
+      case DataType::kInt32: v[i] = static_cast<const int32_t*>(p)[i]; break;
+      case DataType::kUInt32: v[i] = static_cast<const uint32_t*>(p)[i]; break;
+      case DataType::kInt64: v[i] = static_cast<double>(static_cast<const int64_t*>(p)[i]); break;
+      case DataType::kUInt64: v[i] = static_cast<double>(static_cast<const uint64_t*>(p)[i]); break;
+      case DataType::kBool: v[i] = static_cast<const uint8_t*>(p)[i] ? 1 : 0; break;
+      default: v[i] = NAN;
+    }
+  }
+  return v;
+}
+
+::testing::AssertionResult tensors_close(const Tensor& actual, const Tensor& expected, double rtol, double atol) {
+  if (actual.dtype() != expected.dtype())
+    return ::testing::AssertionFailure() << "type " << dtype_name(actual.dtype()) << " != expected "
+                                         << dtype_name(expected.dtype());
+  if (actual.shape() != expected.shape())
+    return ::testing::AssertionFailure() << "shape " << shape_to_string(actual.shape()) << " != expected "
+                                         << shape_to_string(expected.shape());
+  const bool exact = !(expected.dtype() == DataType::kFloat32 || expected.dtype() == DataType::kFloat64 ||
+                       expected.dtype() == DataType::kFloat16 || expected.dtype() == DataType::kBFloat16);
+  const std::vector<double> a = to_doubles(actual);
+  const std::vector<double> b = to_doubles(expected);
+  size_t bad = 0, first = 0;
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    bool ok;
+    if (std::isnan(b[i])) ok = std::isnan(a[i]);
+    else if (std::isinf(b[i])) ok = a[i] == b[i];
+    else if (exact) ok = a[i] == b[i];
+    else ok = std::fabs(a[i] - b[i]) <= atol + rtol * std::fabs(b[i]);
+    if (!ok) {
+      if (bad++ == 0) first = i;
+      if (!std::isnan(a[i]) && !std::isnan(b[i])) worst = std::max(worst, std::fabs(a[i] - b[i]));
+      else worst = INFINITY;
+    }
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << bad << " of " << a.size() << " elements differ; first at " << first << ": "
+                                       << a[first] << " vs expected " << b[first] << "; worst abs error " << worst;
+}
+
+Tensor random_tensor(DataType dtype, const Shape& shape, uint32_t seed, float lo, float hi) {
+  Tensor t = Tensor::zeros(dtype, shape);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> real(lo, hi);
+  std::uniform_int_distribution<int> small(-5, 5);
+  void* p = t.raw_data();
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    switch (dtype) {
+      case DataType::kFloat32: static_cast<float*>(p)[i] = real(rng); break;
+      case DataType::kFloat64: static_cast<double*>(p)[i] = real(rng); break;
+      case DataType::kFloat16: static_cast<Float16*>(p)[i] = float_to_half(real(rng)); break;
+      case DataType::kInt64: static_cast<int64_t*>(p)[i] = small(rng); break;
+      case DataType::kInt32: static_cast<int32_t*>(p)[i] = small(rng); break;
+      case DataType::kInt8: static_cast<int8_t*>(p)[i] = static_cast<int8_t>(small(rng)); break;
+      case DataType::kUInt8: static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(small(rng) + 5); break;
+      case DataType::kBool: static_cast<uint8_t*>(p)[i] = small(rng) > 0; break;
+      default: break;
+    }
+  }
+  return t;
+}
+
+}  // namespace ecoinfer::testing
