@@ -93,6 +93,18 @@ class Session {
 Expected<Tensor> read_npy(const std::filesystem::path& path);
 Status write_npy(const std::filesystem::path& path, const Tensor& tensor);
 
+// Estimated floating-point operations of one run, from a trace of it
+// (Session::run with a trace): a multiply-add counts as 2. Conv,
+// ConvTranspose, MatMul and Gemm are counted exactly from their shapes;
+// other ops count one operation per output element.
+int64_t estimate_flops(const std::vector<NodeTrace>& trace);
+
+// The ONNX op types ecoinfer runs (default domain), sorted.
+const std::vector<std::string>& supported_operators();
+
+// Peak resident memory of this process so far, in bytes.
+int64_t peak_rss_bytes();
+
 // The CPU ISA oneDNN dispatches to on this machine, e.g. "avx512_core_amx".
 std::string onednn_cpu_isa();
 // The number of OpenMP threads a session with `threads` will use.

@@ -1,0 +1,128 @@
+// ecoinfer bench MODEL: latency percentiles, throughput, load time, memory.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_util.h"
+#include "commands.h"
+
+namespace ecoinfer::cli {
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  std::vector<std::string> shapes;
+  int threads = 0;
+  int warmup = 5;
+  int iters = 50;
+  bool json = false;
+};
+
+struct LatencyStats {
+  double p50, p90, p99, mean, min;
+};
+
+// Nearest-rank percentile of sorted samples.
+double percentile(const std::vector<double>& sorted, double p) {
+  const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+LatencyStats summarize(std::vector<double> seconds) {
+  std::sort(seconds.begin(), seconds.end());
+  const double mean = std::accumulate(seconds.begin(), seconds.end(), 0.0) / static_cast<double>(seconds.size());
+  return {percentile(seconds, 50), percentile(seconds, 90), percentile(seconds, 99), mean, seconds.front()};
+}
+
+// "bench  [#########-----------]  23/50" on a terminal, nothing otherwise.
+void show_progress(int done, int total) {
+  if (!stderr_is_terminal()) return;
+  const int width = 30;
+  const int filled = total ? done * width / total : width;
+  std::fprintf(stderr, "\rbench  [%s%s] %d/%d", std::string(static_cast<size_t>(filled), '#').c_str(),
+               std::string(static_cast<size_t>(width - filled), '-').c_str(), done, total);
+  if (done == total) std::fprintf(stderr, "\r%*s\r", width + 30, "");
+  std::fflush(stderr);
+}
+
+int run_bench(const BenchOptions& o) {
+  auto given = parse_shape_flags(o.shapes);
+  if (!given) return fail(given.status().message());
+  const auto load_start = std::chrono::steady_clock::now();
+  auto session = Session::load(o.model, {.threads = o.threads});
+  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  if (!session) return fail(session.status().message());
+  const Session& s = **session;
+  auto shapes = resolve_input_shapes(s, *given);
+  if (!shapes) return fail(shapes.status().message());
+  const std::vector<NamedTensor> inputs = make_inputs(s, *shapes, 42);
+
+  std::vector<NodeTrace> trace;  // the first run also yields the FLOP count
+  auto first = s.run(inputs, &trace);
+  if (!first) return fail(first.status().message());
+  const int64_t flops = estimate_flops(trace);
+  for (int i = 1; i < o.warmup; ++i) {
+    if (auto r = s.run(inputs); !r) return fail(r.status().message());
+  }
+  std::vector<double> samples;
+  samples.reserve(static_cast<size_t>(o.iters));
+  for (int i = 0; i < o.iters; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = s.run(inputs);
+    samples.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (!r) return fail(r.status().message());
+    show_progress(i + 1, o.iters);
+  }
+  const LatencyStats st = summarize(samples);
+  const int64_t batch = shapes->empty() || shapes->front().second.empty() ? 1 : shapes->front().second.front();
+  const int threads = resolve_thread_count(o.threads);
+  const std::string isa = onednn_cpu_isa();
+  const int64_t rss = peak_rss_bytes();
+
+  std::string shape_text;
+  for (const auto& [name, shape] : *shapes) shape_text += (shape_text.empty() ? "" : " ") + name + "=" + shape_to_string(shape);
+  if (o.json) {
+    nlohmann::json j = {
+        {"model", o.model}, {"shapes", shape_text}, {"batch", batch}, {"threads", threads},
+        {"warmup", o.warmup}, {"iters", o.iters}, {"load_seconds", load_seconds},
+        {"latency_ms", {{"p50", st.p50 * 1e3}, {"p90", st.p90 * 1e3}, {"p99", st.p99 * 1e3}, {"mean", st.mean * 1e3}, {"min", st.min * 1e3}}},
+        {"throughput_runs_per_s", 1.0 / st.mean}, {"throughput_items_per_s", static_cast<double>(batch) / st.mean},
+        {"flops_per_run", flops}, {"gflops_per_s", static_cast<double>(flops) / st.p50 / 1e9},
+        {"peak_rss_bytes", rss}, {"onednn_isa", isa}};
+    fmt::print("{}\n", j.dump(2));
+    return 0;
+  }
+  fmt::print("model       {}  ({})\n", o.model, shape_text);
+  fmt::print("threads     {}   oneDNN ISA {}\n", threads, isa);
+  fmt::print("load        {}\n", format_seconds(load_seconds));
+  fmt::print("latency     p50 {}  p90 {}  p99 {}  mean {}  ({} runs after {} warm-up)\n", format_seconds(st.p50),
+             format_seconds(st.p90), format_seconds(st.p99), format_seconds(st.mean), o.iters, o.warmup);
+  fmt::print("throughput  {:.1f} runs/s, {:.1f} items/s (batch {})\n", 1.0 / st.mean, static_cast<double>(batch) / st.mean, batch);
+  fmt::print("compute     {:.3f} GFLOP per run, {:.1f} GFLOP/s at p50\n", static_cast<double>(flops) / 1e9,
+             static_cast<double>(flops) / st.p50 / 1e9);
+  fmt::print("peak RSS    {}\n", format_bytes(rss));
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, CommandList& commands) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "bench", "Measure latency (p50/p90/p99/mean), throughput, load time and peak memory on generated inputs.\n"
+               "  ecoinfer bench model.onnx --shape x=1x3x48x320 --threads 1 --iters 100");
+  sub->add_option("model", o->model, "the .onnx file")->required();
+  sub->add_option("--shape", o->shapes, "NAME=DIMS for each input with dynamic dimensions, e.g. x=1x3x48x320");
+  sub->add_option("--threads", o->threads, "intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--warmup", o->warmup, "untimed runs first (creates primitives, warms caches)")->check(CLI::PositiveNumber);
+  sub->add_option("--iters", o->iters, "timed runs")->check(CLI::PositiveNumber);
+  sub->add_flag("--json", o->json, "print one JSON object");
+  commands.emplace_back(sub, [o] { return run_bench(*o); });
+}
+
+}  // namespace ecoinfer::cli
