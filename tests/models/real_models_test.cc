@@ -13,7 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <map>
+#include <ostream>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -39,6 +39,9 @@ struct Fixture {
   Kind kind;
   const char* shape;  // folder name: the input shape
 };
+
+// Readable test names in gtest's messages instead of a byte dump.
+void PrintTo(const Fixture& f, std::ostream* os) { *os << f.model << "/" << f.shape; }
 
 const char* const kCls = "ch_ppocr_mobile_v2.0_cls_infer";
 const char* const kDet = "ch_PP-OCRv4_det_infer";
@@ -193,6 +196,20 @@ std::string index_string(const Shape& shape, int64_t flat) {
 
 TEST(RealModels, ModelsArePresent) {
   for (const char* model : {kCls, kDet, kRec}) EXPECT_TRUE(model_present(model));
+}
+
+// The checker itself: within the range bound it passes, just over it fails,
+// and a flipped top-1 fails even when the values are within the bound.
+TEST(RealModels, CheckerCatchesSmallDifferences) {
+  // Range 1, so the bound is 1e-3.
+  const Tensor ort = Tensor::from_vector<float>({2, 2}, {0.5004f, 0.4996f, 0.0f, 1.0f});
+  EXPECT_TRUE(matches_ort(ort, ort, true));
+  EXPECT_TRUE(matches_ort(Tensor::from_vector<float>({2, 2}, {0.5008f, 0.4992f, 0.0f, 1.0f}), ort, true));
+  EXPECT_FALSE(matches_ort(Tensor::from_vector<float>({2, 2}, {0.5004f, 0.4996f, 0.0f, 1.0015f}), ort, false));
+  EXPECT_FALSE(matches_ort(Tensor::from_vector<float>({2, 2}, {0.4998f, 0.5002f, 0.0f, 1.0f}), ort, true));
+  EXPECT_TRUE(matches_ort(Tensor::from_vector<float>({2, 2}, {0.4998f, 0.5002f, 0.0f, 1.0f}), ort, false));
+  EXPECT_FALSE(matches_ort(Tensor::from_vector<float>({4}, {0.5004f, 0.4996f, 0.0f, 1.0f}), ort, true));
+  EXPECT_FALSE(matches_ort(Tensor::from_vector<float>({2, 2}, {NAN, 0.4996f, 0.0f, 1.0f}), ort, true));
 }
 
 // A fixture folder that no test reads would be silent coverage loss.
