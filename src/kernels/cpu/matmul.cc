@@ -1,9 +1,329 @@
-// PLACEHOLDER: replaced by the real kernels of this family.
+// MatMul and Gemm through oneDNN's matmul primitive, float32.
+//
+// Same lifecycle as conv.cc: constant B is kept at creation (Gemm folds
+// alpha into it), and the first run of a shape builds the primitive with
+// format_tag::any weights and packs B into the chosen layout once. A
+// MatMul whose B is 2-D flattens A's leading dims into M, so a linear layer
+// over [batch, seq, K] is one large GEMM on packed weights. Batched MatMul
+// (B with batch dims) uses oneDNN's batch broadcasting on plain layouts.
+//
+// Gemm's beta*C: a C that is one row ([N] or [1,N]) becomes the primitive's
+// bias; any other C ([M,N], [M,1], scalar) is written into Y first and added
+// by a sum post-op. alpha is folded into constant B, or applied by a linear
+// post-op when B is given at run time.
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "kernels/cpu/onednn_context.h"
+#include "kernels/cpu/primitive_cache.h"
 #include "kernels/kernel.h"
 
 namespace ecoinfer::kernels {
+namespace {
 
-Expected<std::unique_ptr<Kernel>> create_MatMul(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
-Expected<std::unique_ptr<Kernel>> create_Gemm(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
+using dnnl::memory;
+using Dims = memory::dims;
+
+struct MatmulPlan {
+  dnnl::primitive primitive;
+  memory::desc src, weights, bias, dst, scratchpad;
+  memory packed_weights;  // set when B is constant
+  Shape out_shape;
+  bool zero_k = false;     // K == 0: no product, only the C term
+  bool prefill_c = false;  // Gemm: Y holds beta*C before the product (sum post-op)
+};
+
+// Builds the primitive for plain src/dst and, when `constant_b` is given,
+// packs it into the weights layout the primitive prefers.
+void build_primitive(MatmulPlan& plan, const memory::desc& plain_b, const Tensor* constant_b,
+                     const dnnl::post_ops& ops, onednn::PackedWeights& packed) {
+  const auto& engine = onednn::cpu_engine();
+  const memory::desc want_b =
+      constant_b ? memory::desc(plain_b.dims(), memory::data_type::f32, memory::format_tag::any) : plain_b;
+  dnnl::primitive_attr attr = onednn::scratchpad_attr();
+  attr.set_post_ops(ops);
+  dnnl::matmul::desc d = plan.bias ? dnnl::matmul::desc(plan.src, want_b, plan.bias, plan.dst)
+                                   : dnnl::matmul::desc(plan.src, want_b, plan.dst);
+  dnnl::matmul::primitive_desc pd(d, attr, engine);
+  plan.weights = pd.weights_desc();
+  plan.scratchpad = pd.scratchpad_desc();
+  plan.primitive = dnnl::matmul(pd);
+  if (constant_b) {
+    memory plain(plain_b, engine, const_cast<void*>(constant_b->raw_data()));
+    plan.packed_weights = packed.get(plan.weights, plain);
+  }
+}
+
+void execute(const MatmulPlan& plan, const void* a, const void* b, const void* bias, void* y) {
+  const auto& engine = onednn::cpu_engine();
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, memory(plan.src, engine, const_cast<void*>(a))},
+      {DNNL_ARG_WEIGHTS, plan.packed_weights ? plan.packed_weights : memory(plan.weights, engine, const_cast<void*>(b))},
+      {DNNL_ARG_DST, memory(plan.dst, engine, y)},
+      {DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(plan.scratchpad)}};
+  if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine, const_cast<void*>(bias)));
+  plan.primitive.execute(onednn::thread_stream(), args);
+}
+
+// ---------------------------------------------------------------- MatMul
+
+class MatMulKernel final : public Kernel {
+ public:
+  explicit MatMulKernel(const KernelInfo& info) : who_(info.node().describe()) {
+    if (const Tensor* b = info.constant_input(1); b && b->dtype() == DataType::kFloat32) const_b_ = *b;
+  }
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* a = ctx.input(0);
+    const Tensor* b = ctx.input(1);
+    if (a == nullptr || b == nullptr) return invalid_argument(who_ + ": needs inputs A and B");
+    if (a->dtype() != DataType::kFloat32 || b->dtype() != DataType::kFloat32) {
+      return unimplemented(fmt::format("{}: only float32 MatMul is supported (A is {}, B is {}); integer products "
+                                       "are MatMulInteger or a quantized model's job",
+                                       who_, dtype_name(a->dtype()), dtype_name(b->dtype())));
+    }
+    if (a->rank() == 0 || b->rank() == 0) return shape_error("MatMul operands must have rank 1 or more", *a, *b);
+    const int64_t k = a->shape().back();
+    const int64_t kb = b->rank() == 1 ? b->dim(0) : b->dim(b->rank() - 2);
+    if (k != kb) return shape_error(fmt::format("inner dimensions differ ({} vs {})", k, kb), *a, *b);
+    const onednn::ShapeKey key = onednn::shape_key({&a->shape(), &b->shape()});
+    return onednn::guard(who_, [&]() -> Status {
+      auto plan = cache_.get(key, [&]() { return make_plan(*a, *b); });
+      if (!plan) return plan.status();
+      const MatmulPlan& p = **plan;
+      Tensor* y = ctx.output(0, DataType::kFloat32, p.out_shape);
+      if (y->numel() == 0) return Status::ok();
+      if (p.zero_k) {
+        std::fill_n(y->data<float>(), y->numel(), 0.0f);
+        return Status::ok();
+      }
+      execute(p, a->raw_data(), b->raw_data(), nullptr, y->raw_data());
+      return Status::ok();
+    });
+  }
+
+ private:
+  Status shape_error(const std::string& what, const Tensor& a, const Tensor& b) const {
+    return invalid_argument(fmt::format("{}: {} (A is {}, B is {})", who_, what, shape_to_string(a.shape()),
+                                        shape_to_string(b.shape())));
+  }
+  Expected<std::shared_ptr<const MatmulPlan>> make_plan(const Tensor& a, const Tensor& b) const;
+
+  std::string who_;
+  Tensor const_b_;
+  onednn::ShapeCache<MatmulPlan> cache_;
+  mutable onednn::PackedWeights packed_;  // touched only inside cache_.get's make()
+};
+
+Expected<std::shared_ptr<const MatmulPlan>> MatMulKernel::make_plan(const Tensor& a, const Tensor& b) const {
+  // numpy rules: a 1-D A is a row [1,K], a 1-D B a column [K,1]; the added
+  // dims are dropped from the result.
+  Shape as = a.shape(), bs = b.shape();
+  if (as.size() == 1) as.insert(as.begin(), 1);
+  if (bs.size() == 1) bs.push_back(1);
+  const int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
+  const size_t rank = std::max(as.size(), bs.size());
+  if (rank > 12) return shape_error("rank above 12 is not supported", a, b);
+
+  Shape batch(rank - 2, 1);
+  for (size_t i = 0; i + 2 < rank; ++i) {
+    const size_t ai = i + as.size() - rank, bi = i + bs.size() - rank;  // wrap below 0 = absent
+    const int64_t da = i + as.size() >= rank ? as[ai] : 1, db = i + bs.size() >= rank ? bs[bi] : 1;
+    if (da != db && da != 1 && db != 1) {
+      return shape_error(fmt::format("batch dimensions {} and {} do not broadcast", da, db), a, b);
+    }
+    batch[i] = da == 1 ? db : da;
+  }
+  auto plan = std::make_shared<MatmulPlan>();
+  plan->out_shape = batch;
+  if (a.rank() > 1) plan->out_shape.push_back(m);
+  if (b.rank() > 1) plan->out_shape.push_back(n);
+  plan->zero_k = k == 0;
+  if (plan->zero_k || shape_numel(plan->out_shape) == 0) return std::shared_ptr<const MatmulPlan>(std::move(plan));
+
+  memory::desc plain_b;
+  const Tensor* constant_b = nullptr;
+  if (bs.size() == 2) {
+    // One weight matrix: fold A's batch dims into M and pack B once.
+    const int64_t rows = shape_numel(as) / k;
+    plan->src = onednn::plain_f32({rows, k});
+    plan->dst = onednn::plain_f32({rows, n});
+    plain_b = onednn::plain_f32({k, n});
+    if (const_b_.defined()) constant_b = &const_b_;
+  } else {
+    Dims ad(rank, 1), bd(rank, 1), yd(batch.begin(), batch.end());
+    std::copy(as.begin(), as.end(), ad.end() - static_cast<std::ptrdiff_t>(as.size()));
+    std::copy(bs.begin(), bs.end(), bd.end() - static_cast<std::ptrdiff_t>(bs.size()));
+    yd.push_back(m);
+    yd.push_back(n);
+    plan->src = onednn::plain_f32(ad);
+    plan->dst = onednn::plain_f32(yd);
+    plain_b = onednn::plain_f32(bd);
+  }
+  build_primitive(*plan, plain_b, constant_b, dnnl::post_ops(), packed_);
+  return std::shared_ptr<const MatmulPlan>(std::move(plan));
+}
+
+// ---------------------------------------------------------------- Gemm
+
+class GemmKernel final : public Kernel {
+ public:
+  GemmKernel(const KernelInfo& info, bool trans_a, bool trans_b, float alpha, float beta)
+      : who_(info.node().describe()), trans_a_(trans_a), trans_b_(trans_b), alpha_(alpha), beta_(beta),
+        has_c_(info.has_input(2)) {
+    const Tensor* b = info.constant_input(1);
+    if (b && b->dtype() == DataType::kFloat32 && alpha != 0.0f) {
+      // Fold alpha into the constant weights, so the primitive needs no scale.
+      const_b_ = alpha == 1.0f ? *b : b->clone();
+      if (alpha != 1.0f) {
+        for (float& v : const_b_.span<float>()) v *= alpha;
+      }
+      product_scale_ = 1.0f;
+    } else {
+      product_scale_ = alpha;
+    }
+  }
+
+  Status compute(KernelContext& ctx) const override;
+
+ private:
+  Status shape_error(const std::string& what, const Tensor& a, const Tensor& b) const {
+    return invalid_argument(fmt::format("{}: {} (A is {}, B is {})", who_, what, shape_to_string(a.shape()),
+                                        shape_to_string(b.shape())));
+  }
+  Expected<std::shared_ptr<const MatmulPlan>> make_plan(int64_t m, int64_t k, int64_t n, const Tensor* c) const;
+  // True when C is one row of N values: it becomes the primitive's bias.
+  static bool c_is_row(const Tensor& c, int64_t n) {
+    return (c.rank() == 1 && c.dim(0) == n) || (c.rank() == 2 && c.dim(0) == 1 && c.dim(1) == n);
+  }
+  void fill_c(const Tensor& c, int64_t m, int64_t n, float* y) const;
+
+  std::string who_;
+  bool trans_a_, trans_b_;
+  float alpha_, beta_;
+  bool has_c_;
+  float product_scale_ = 1.0f;  // alpha still to apply to A*B (1 when folded into B)
+  Tensor const_b_;
+  onednn::ShapeCache<MatmulPlan> cache_;
+  mutable onednn::PackedWeights packed_;  // touched only inside cache_.get's make()
+};
+
+// Y = beta * C, broadcast to [M, N].
+void GemmKernel::fill_c(const Tensor& c, int64_t m, int64_t n, float* y) const {
+  const float* cp = c.data<float>();
+  const int64_t rows = c.rank() == 2 ? c.dim(0) : 1;
+  const int64_t cols = c.rank() == 0 ? 1 : c.dim(c.rank() - 1);
+  for (int64_t i = 0; i < m; ++i) {
+    const float* crow = cp + (rows == 1 ? 0 : i) * cols;
+    float* yrow = y + i * n;
+    if (cols == 1) std::fill_n(yrow, n, beta_ * crow[0]);
+    else for (int64_t j = 0; j < n; ++j) yrow[j] = beta_ * crow[j];
+  }
+}
+
+Expected<std::shared_ptr<const MatmulPlan>> GemmKernel::make_plan(int64_t m, int64_t k, int64_t n,
+                                                                   const Tensor* c) const {
+  auto plan = std::make_shared<MatmulPlan>();
+  plan->out_shape = {m, n};
+  plan->zero_k = k == 0 || product_scale_ == 0.0f;
+  const bool use_c = c != nullptr && beta_ != 0.0f;
+  if (plan->zero_k || m * n == 0) return std::shared_ptr<const MatmulPlan>(std::move(plan));
+  plan->src = memory::desc({m, k}, memory::data_type::f32, trans_a_ ? Dims{1, m} : Dims{k, 1});
+  plan->dst = onednn::plain_f32({m, n});
+  const memory::desc plain_b({k, n}, memory::data_type::f32, trans_b_ ? Dims{1, k} : Dims{n, 1});
+  dnnl::post_ops ops;
+  if (product_scale_ != 1.0f) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, product_scale_, 0.0f);
+  if (use_c && c_is_row(*c, n)) {
+    plan->bias = onednn::plain_f32({1, n});
+  } else if (use_c) {
+    plan->prefill_c = true;
+    ops.append_sum(1.0f);
+  }
+  build_primitive(*plan, plain_b, const_b_.defined() ? &const_b_ : nullptr, ops, packed_);
+  return std::shared_ptr<const MatmulPlan>(std::move(plan));
+}
+
+Status GemmKernel::compute(KernelContext& ctx) const {
+  const Tensor* a = ctx.input(0);
+  const Tensor* b = ctx.input(1);
+  const Tensor* c = has_c_ ? ctx.input(2) : nullptr;
+  if (a == nullptr || b == nullptr) return invalid_argument(who_ + ": needs inputs A and B");
+  if (a->dtype() != DataType::kFloat32 || b->dtype() != DataType::kFloat32 ||
+      (c != nullptr && c->dtype() != DataType::kFloat32)) {
+    return unimplemented(fmt::format("{}: only float32 Gemm is supported (A is {}, B is {})", who_,
+                                     dtype_name(a->dtype()), dtype_name(b->dtype())));
+  }
+  if (a->rank() != 2 || b->rank() != 2) return shape_error("A and B must be 2-D", *a, *b);
+  const int64_t m = trans_a_ ? a->dim(1) : a->dim(0), k = trans_a_ ? a->dim(0) : a->dim(1);
+  const int64_t kb = trans_b_ ? b->dim(1) : b->dim(0), n = trans_b_ ? b->dim(0) : b->dim(1);
+  if (k != kb) return shape_error(fmt::format("inner dimensions differ ({} vs {})", k, kb), *a, *b);
+  if (c != nullptr) {
+    const bool ok = c->rank() <= 2 && (c->rank() < 1 || c->shape().back() == 1 || c->shape().back() == n) &&
+                    (c->rank() < 2 || c->dim(0) == 1 || c->dim(0) == m);
+    if (!ok) {
+      return invalid_argument(fmt::format("{}: C is {} and does not broadcast to the {}x{} result", who_,
+                                          shape_to_string(c->shape()), m, n));
+    }
+  }
+  const Shape* c_shape = c != nullptr ? &c->shape() : nullptr;
+  const onednn::ShapeKey key = onednn::shape_key({&a->shape(), &b->shape(), c_shape});
+  return onednn::guard(who_, [&]() -> Status {
+    auto plan = cache_.get(key, [&]() { return make_plan(m, k, n, c); });
+    if (!plan) return plan.status();
+    const MatmulPlan& p = **plan;
+    Tensor* y = ctx.output(0, DataType::kFloat32, p.out_shape);
+    float* yp = y->data<float>();
+    if (y->numel() == 0) return Status::ok();
+    if (p.zero_k) {
+      if (c != nullptr && beta_ != 0.0f) fill_c(*c, m, n, yp);
+      else std::fill_n(yp, y->numel(), 0.0f);
+      return Status::ok();
+    }
+    if (p.prefill_c) fill_c(*c, m, n, yp);
+    const void* bias = nullptr;
+    std::vector<float> scaled;  // only for a row C that needs scaling
+    if (p.bias) {
+      const float factor = beta_ / product_scale_;  // the linear post-op multiplies the bias too
+      if (factor == 1.0f) {
+        bias = c->raw_data();
+      } else {
+        scaled.assign(c->data<float>(), c->data<float>() + n);
+        for (float& v : scaled) v *= factor;
+        bias = scaled.data();
+      }
+    }
+    execute(p, a->raw_data(), b->raw_data(), bias, yp);
+    return Status::ok();
+  });
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<Kernel>> create_MatMul(const KernelInfo& info) {
+  for (size_t i : {size_t{0}, size_t{1}}) {
+    const DataType t = info.declared_input_type(i);
+    if (t != DataType::kUndefined && t != DataType::kFloat32) {
+      return info.unsupported(fmt::format("only float32 MatMul is supported, input {} is {}", i, dtype_name(t)));
+    }
+  }
+  return std::unique_ptr<Kernel>(std::make_unique<MatMulKernel>(info));
+}
+
+Expected<std::unique_ptr<Kernel>> create_Gemm(const KernelInfo& info) {
+  for (size_t i : {size_t{0}, size_t{1}, size_t{2}}) {
+    const DataType t = info.declared_input_type(i);
+    if (t != DataType::kUndefined && t != DataType::kFloat32) {
+      return info.unsupported(fmt::format("only float32 Gemm is supported, input {} is {}", i, dtype_name(t)));
+    }
+  }
+  const bool trans_a = info.attr_int("transA", 0) != 0, trans_b = info.attr_int("transB", 0) != 0;
+  return std::unique_ptr<Kernel>(std::make_unique<GemmKernel>(info, trans_a, trans_b, info.attr_float("alpha", 1.0f),
+                                                              info.attr_float("beta", 1.0f)));
+}
 
 }  // namespace ecoinfer::kernels

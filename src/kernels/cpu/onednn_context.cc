@@ -1,0 +1,56 @@
+#include "kernels/cpu/onednn_context.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+#include <memory>
+
+namespace ecoinfer::kernels::onednn {
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+namespace {
+struct AlignedFree {
+  void operator()(void* p) const { std::free(p); }
+};
+struct ScratchBuffer {
+  std::unique_ptr<void, AlignedFree> data;
+  size_t size = 0;
+};
+}  // namespace
+
+dnnl::memory thread_scratchpad(const dnnl::memory::desc& desc) {
+  thread_local ScratchBuffer buffer;
+  const size_t need = desc.get_size();
+  if (need > buffer.size) {
+    // Round up to a 64-byte multiple, as aligned_alloc requires.
+    const size_t bytes = (need + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, bytes);
+    if (p == nullptr) throw std::bad_alloc();
+    buffer.data.reset(p);
+    buffer.size = bytes;
+  }
+  return dnnl::memory(desc, cpu_engine(), need == 0 ? nullptr : buffer.data.get());
+}
+
+dnnl::primitive_attr scratchpad_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+dnnl::memory::dims dense_strides(const dnnl::memory::dims& dims) {
+  dnnl::memory::dims strides(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * std::max<dnnl::memory::dim>(dims[i], 1);
+  return strides;
+}
+
+}  // namespace ecoinfer::kernels::onednn

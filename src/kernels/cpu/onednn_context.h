@@ -1,0 +1,59 @@
+// Shared oneDNN plumbing for the CPU kernels: one engine for the process, a
+// stream per calling thread, a per-thread scratchpad, and the conversion of
+// dnnl::error into Status at the kernel boundary.
+//
+//   return onednn::guard(info_description, [&]() -> Status {
+//     dnnl::memory src(desc, onednn::cpu_engine(), ptr);
+//     prim.execute(onednn::thread_stream(), {{DNNL_ARG_SRC, src}, ...});
+//     return Status::ok();
+//   });
+//
+// Primitives are created with scratchpad_mode::user (see scratchpad_attr())
+// so that two threads running one cached primitive at once never share its
+// scratch memory: each thread hands in its own buffer, grown once and reused.
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <string>
+
+#include <dnnl.hpp>
+#include <fmt/format.h>
+
+#include "ecoinfer/status.h"
+#include "ecoinfer/tensor.h"
+
+namespace ecoinfer::kernels::onednn {
+
+// The process-wide CPU engine (created on first use).
+const dnnl::engine& cpu_engine();
+// This thread's stream on cpu_engine(); streams are not safe to share.
+dnnl::stream& thread_stream();
+// This thread's scratchpad memory for a primitive that asks for `desc`:
+// a buffer that only grows, so the steady state allocates nothing.
+dnnl::memory thread_scratchpad(const dnnl::memory::desc& desc);
+// Attributes every primitive here starts from (user scratchpad).
+dnnl::primitive_attr scratchpad_attr();
+
+inline dnnl::memory::dims to_dims(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }
+// Dense row-major strides for `dims`.
+dnnl::memory::dims dense_strides(const dnnl::memory::dims& dims);
+// A plain (row-major) f32 descriptor.
+inline dnnl::memory::desc plain_f32(const dnnl::memory::dims& dims) {
+  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, dense_strides(dims));
+}
+
+// Runs `f`, turning a dnnl::error or other exception into a Status that
+// names `who` (the node), so no exception leaves a kernel.
+template <class F>
+Status guard(const std::string& who, F&& f) {
+  try {
+    return f();
+  } catch (const dnnl::error& e) {
+    return internal_error(fmt::format("{}: oneDNN failed: {} (status {})", who, e.what(), static_cast<int>(e.status)));
+  } catch (const std::exception& e) {
+    return internal_error(fmt::format("{}: {}", who, e.what()));
+  }
+}
+
+}  // namespace ecoinfer::kernels::onednn
