@@ -70,7 +70,7 @@ Expected<std::unique_ptr<Session>> make_session(const std::string& op, const std
       continue;
     }
     const ir::ValueId id = g.add_value("in" + std::to_string(i));
-    g.values[static_cast<size_t>(id)].info.dtype = DataType::kFloat32;
+    g.values[static_cast<size_t>(id)].info.dtype = inputs[i].tensor.dtype();
     if (inputs[i].constant) g.constants[id] = inputs[i].tensor;
     else g.inputs.push_back(id);
     node.inputs.push_back(id);
@@ -101,8 +101,10 @@ Expected<Tensor> run_once(const std::string& op, const std::vector<Input>& input
 
 struct ConvParams {
   int64_t group = 1;
-  std::vector<int64_t> strides, dilations, pads;  // pads: begin..., end...
-  std::vector<int64_t> output_padding;            // ConvTranspose only
+  std::vector<int64_t> strides = {};
+  std::vector<int64_t> dilations = {};
+  std::vector<int64_t> pads = {};            // begin..., end...
+  std::vector<int64_t> output_padding = {};  // ConvTranspose only
 };
 
 int64_t get(const std::vector<int64_t>& v, size_t i, int64_t d) { return i < v.size() ? v[i] : d; }
@@ -304,6 +306,10 @@ TEST(OnednnConv, StridesDilationsPads) {
              11);
   check_conv({{1, 2, 5, 5}, {3, 2, 5, 5}, {.pads = {2, 2, 2, 2}}}, false, 12);
   check_conv({{1, 3, 9, 9}, {4, 3, 1, 1}, {.strides = {2, 2}}, false}, false, 13);
+  // Large enough for oneDNN's blocked JIT paths.
+  check_conv({{1, 64, 20, 20}, {64, 64, 3, 3}, {.pads = {1, 1, 1, 1}}}, false, 14);
+  check_conv({{1, 32, 17, 17}, {48, 32, 1, 1}, {}}, false, 15);
+  check_conv({{1, 96, 19, 19}, {96, 1, 3, 3}, {.group = 96, .strides = {2, 2}, .pads = {1, 1, 1, 1}}}, false, 16);
 }
 
 TEST(OnednnConv, GroupsAndDepthwise) {
@@ -391,6 +397,14 @@ TEST(OnednnMatMul, TwoDimensionalOddSizes) {
   for (int64_t m : {1, 3, 16, 17})
     for (int64_t k : {1, 15, 64})
       for (int64_t n : {1, 16, 33}) check_matmul({m, k}, {k, n}, seed++);
+  check_matmul({130, 257}, {257, 96}, seed++);
+  check_matmul({2, 40, 96}, {96, 288}, seed++);
+}
+
+TEST(OnednnMatMul, NonFloatIsAClearError) {
+  auto y = run_once("MatMul", {{Tensor::zeros(DataType::kInt32, {2, 3})}, {Tensor::zeros(DataType::kInt32, {3, 2})}}, {});
+  ASSERT_FALSE(y.has_value());
+  EXPECT_NE(y.status().message().find("only float32"), std::string::npos) << y.status().message();
 }
 
 TEST(OnednnMatMul, OneDimensionalOperands) {

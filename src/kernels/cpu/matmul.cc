@@ -187,6 +187,16 @@ class GemmKernel final : public Kernel {
     } else {
       product_scale_ = alpha;
     }
+    // A constant row C becomes the bias, scaled once (the linear post-op for
+    // alpha multiplies the bias too, hence the division).
+    const Tensor* c = info.constant_input(2);
+    if (c && c->dtype() == DataType::kFloat32 && product_scale_ != 0.0f) {
+      const float factor = beta / product_scale_;
+      scaled_c_ = factor == 1.0f ? *c : c->clone();
+      if (factor != 1.0f) {
+        for (float& v : scaled_c_.span<float>()) v *= factor;
+      }
+    }
   }
 
   Status compute(KernelContext& ctx) const override;
@@ -209,6 +219,7 @@ class GemmKernel final : public Kernel {
   bool has_c_;
   float product_scale_ = 1.0f;  // alpha still to apply to A*B (1 when folded into B)
   Tensor const_b_;
+  Tensor scaled_c_;  // constant C times beta / product_scale_, for the bias
   onednn::ShapeCache<MatmulPlan> cache_;
   mutable onednn::PackedWeights packed_;  // touched only inside cache_.get's make()
 };
@@ -287,7 +298,9 @@ Status GemmKernel::compute(KernelContext& ctx) const {
     if (p.prefill_c) fill_c(*c, m, n, yp);
     const void* bias = nullptr;
     std::vector<float> scaled;  // only for a row C that needs scaling
-    if (p.bias) {
+    if (p.bias && scaled_c_.defined()) {
+      bias = scaled_c_.raw_data();
+    } else if (p.bias) {
       const float factor = beta_ / product_scale_;  // the linear post-op multiplies the bias too
       if (factor == 1.0f) {
         bias = c->raw_data();

@@ -60,7 +60,15 @@ class ShapeCache {
     if (it != entries_.end()) return it->second;
     Expected<EntryPtr> made = make();
     if (!made) return made;
+    // Bounded, so a model fed ever-new shapes (OCR line widths) does not
+    // grow without limit; an evicted plan in use elsewhere lives on through
+    // its shared_ptr until that run ends.
+    if (entries_.size() >= kMaxEntries) {
+      entries_.erase(order_.front());
+      order_.erase(order_.begin());
+    }
     entries_.emplace(key, *made);
+    order_.push_back(key);
     return made;
   }
 
@@ -71,7 +79,9 @@ class ShapeCache {
 
  private:
   mutable std::shared_mutex mutex_;
+  static constexpr size_t kMaxEntries = 128;
   mutable std::map<ShapeKey, EntryPtr> entries_;
+  mutable std::vector<ShapeKey> order_;  // insertion order, for eviction
 };
 
 // Constant weights reordered into the layouts primitives ask for, packed
