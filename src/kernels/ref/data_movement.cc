@@ -408,7 +408,7 @@ Expected<std::unique_ptr<Kernel>> create_Transpose(const KernelInfo& info) {
 }
 
 Expected<std::unique_ptr<Kernel>> create_Concat(const KernelInfo& info) {
-  if (!info.has_attr("axis") && info.opset() >= 4) return info.model_error("the 'axis' attribute is required");
+  if (!info.has_attr("axis")) return info.model_error("the 'axis' attribute is required");
   const int64_t axis_attr = info.attr_int("axis", 1);
   return make_kernel([axis_attr](KernelContext& ctx) -> Status {
     std::vector<const Tensor*> ins;

@@ -186,16 +186,6 @@ Status fill_with(Tensor& out, const Tensor& value) {
 
 Expected<std::unique_ptr<Kernel>> create_Reshape(const KernelInfo& info) {
   const bool allow_zero = info.attr_int("allowzero", 0) != 0;
-  if (info.opset() < 5) {
-    if (!info.has_attr("shape")) return info.model_error("the 'shape' attribute is required before opset 5");
-    std::vector<int64_t> shape = info.attr_ints("shape");
-    return make_kernel([shape](KernelContext& ctx) -> Status {
-      const Tensor& x = *ctx.input(0);
-      ECOINFER_ASSIGN_OR_RETURN(Shape out, reshape_target(x.shape(), shape, false));
-      ctx.alias_output(0, x.reshaped(std::move(out)));
-      return Status::ok();
-    });
-  }
   if (!info.has_input(1)) return info.model_error("the 'shape' input is required");
   return make_kernel([allow_zero](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
