@@ -1,12 +1,497 @@
-// PLACEHOLDER: replaced by the real kernels of this family.
+// Normalizations: Softmax, LogSoftmax, LayerNormalization,
+// BatchNormalization, InstanceNormalization.
+//
+// Each works on rows of a [outer, R, inner] view. float16/bfloat16 compute in
+// float, double in double. Softmax subtracts the row maximum before exp so
+// large inputs do not overflow; float exp uses a polynomial the compiler
+// vectorizes (libm's expf does not vectorize without -ffast-math).
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/half.h"
+#include "kernels/dispatch.h"
 #include "kernels/kernel.h"
 
 namespace ecoinfer::kernels {
+namespace {
 
-Expected<std::unique_ptr<Kernel>> create_Softmax(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
-Expected<std::unique_ptr<Kernel>> create_LogSoftmax(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
-Expected<std::unique_ptr<Kernel>> create_LayerNormalization(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
-Expected<std::unique_ptr<Kernel>> create_BatchNormalization(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
-Expected<std::unique_ptr<Kernel>> create_InstanceNormalization(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
+constexpr int64_t kParallelMin = 1 << 14;
+constexpr int kLanes = 16;
+
+template <class T> struct ComputeOf { using type = float; };
+template <> struct ComputeOf<double> { using type = double; };
+
+template <class C, class T>
+inline C load(T v) {
+  if constexpr (std::is_same_v<T, Float16>) return half_to_float(v);
+  else if constexpr (std::is_same_v<T, BFloat16>) return bfloat16_to_float(v);
+  else return static_cast<C>(v);
+}
+
+template <class T, class C>
+inline T store(C v) {
+  if constexpr (std::is_same_v<T, Float16>) return float_to_half(static_cast<float>(v));
+  else if constexpr (std::is_same_v<T, BFloat16>) return float_to_bfloat16(static_cast<float>(v));
+  else return static_cast<T>(v);
+}
+
+// expf after Cephes: exp(x) = 2^n * exp(r), |r| <= ln2/2, with a degree-6
+// polynomial for exp(r); about 1 ulp. Returns 0 below the float range.
+inline float fast_exp(float x) {
+  const float xc = std::min(std::max(x, -87.33f), 88.72f);
+  const float n = std::floor(xc * 1.44269504f + 0.5f);
+  const float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = p * r * r + r + 1.0f;
+  const float scale = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
+  return x < -87.33f ? 0.0f : e * scale;
+}
+inline float exp_of(float x) { return fast_exp(x); }
+inline double exp_of(double x) { return std::exp(x); }
+
+template <class C>
+C lane_sum(const C* x, int64_t n) {
+  C lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) lanes[j] += x[i + j];
+  C s = 0;
+  for (int j = 0; j < kLanes; ++j) s += lanes[j];
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+
+template <class C>
+C lane_max(const C* x, int64_t n) {
+  C lanes[kLanes];
+  for (int j = 0; j < kLanes; ++j) lanes[j] = -std::numeric_limits<C>::infinity();
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) lanes[j] = std::max(lanes[j], x[i + j]);
+  C m = -std::numeric_limits<C>::infinity();
+  for (int j = 0; j < kLanes; ++j) m = std::max(m, lanes[j]);
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  return m;
+}
+
+// Sum of squared deviations from `mean`.
+template <class C>
+C lane_sq_dev(const C* x, int64_t n, C mean) {
+  C lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) lanes[j] += (x[i + j] - mean) * (x[i + j] - mean);
+  C s = 0;
+  for (int j = 0; j < kLanes; ++j) s += lanes[j];
+  for (; i < n; ++i) s += (x[i] - mean) * (x[i] - mean);
+  return s;
+}
+
+// A row of `n` elements as C: the row itself when T is C, else converted into
+// a per-thread scratch buffer.
+template <class C, class T>
+const C* row_as(const T* x, int64_t n, std::vector<C>& scratch) {
+  if constexpr (std::is_same_v<C, T>) {
+    return x;
+  } else {
+    scratch.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) scratch[i] = load<C>(x[i]);
+    return scratch.data();
+  }
+}
+
+Expected<size_t> normalize_axis(int64_t axis, size_t rank, const std::string& who) {
+  const auto r = static_cast<int64_t>(rank);
+  if (axis < -r || axis >= r)
+    return invalid_argument(fmt::format("{}: axis {} is out of range for an input of rank {}", who, axis, rank));
+  return static_cast<size_t>(axis < 0 ? axis + r : axis);
+}
+
+// ---- Softmax / LogSoftmax -------------------------------------------------
+
+// In place on a contiguous row.
+template <class C>
+void softmax_row(C* y, int64_t n, bool log) {
+  const C m = lane_max(y, n);
+  if (log) {
+    C lanes[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+      for (int j = 0; j < kLanes; ++j) lanes[j] += exp_of(y[i + j] - m);
+    C s = 0;
+    for (int j = 0; j < kLanes; ++j) s += lanes[j];
+    for (; i < n; ++i) s += exp_of(y[i] - m);
+    const C shift = m + std::log(s);
+    for (int64_t k = 0; k < n; ++k) y[k] -= shift;
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) y[i] = exp_of(y[i] - m);
+  const C inv = C(1) / lane_sum(y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+}
+
+// In place on a [r_len, inner] block, normalizing each column; the inner
+// loops run along the contiguous columns.
+template <class C>
+void softmax_columns(C* y, int64_t r_len, int64_t inner, bool log, std::vector<C>& m, std::vector<C>& s) {
+  m.assign(static_cast<size_t>(inner), -std::numeric_limits<C>::infinity());
+  s.assign(static_cast<size_t>(inner), C(0));
+  for (int64_t r = 0; r < r_len; ++r)
+    for (int64_t i = 0; i < inner; ++i) m[i] = std::max(m[i], y[r * inner + i]);
+  if (log) {
+    for (int64_t r = 0; r < r_len; ++r)
+      for (int64_t i = 0; i < inner; ++i) s[i] += exp_of(y[r * inner + i] - m[i]);
+    for (int64_t i = 0; i < inner; ++i) m[i] += std::log(s[i]);
+    for (int64_t r = 0; r < r_len; ++r)
+      for (int64_t i = 0; i < inner; ++i) y[r * inner + i] -= m[i];
+    return;
+  }
+  for (int64_t r = 0; r < r_len; ++r)
+    for (int64_t i = 0; i < inner; ++i) {
+      y[r * inner + i] = exp_of(y[r * inner + i] - m[i]);
+      s[i] += y[r * inner + i];
+    }
+  for (int64_t i = 0; i < inner; ++i) s[i] = C(1) / s[i];
+  for (int64_t r = 0; r < r_len; ++r)
+    for (int64_t i = 0; i < inner; ++i) y[r * inner + i] *= s[i];
+}
+
+template <class T>
+void softmax(const T* x, T* y, int64_t outer, int64_t r_len, int64_t inner, bool log) {
+  using C = typename ComputeOf<T>::type;
+  const int64_t block = r_len * inner;
+#pragma omp parallel for if (outer > 1 && outer * block > kParallelMin)
+  for (int64_t o = 0; o < outer; ++o) {
+    thread_local std::vector<C> buf, m, s;
+    C* work;
+    if constexpr (std::is_same_v<C, T>) {
+      std::copy(x + o * block, x + (o + 1) * block, y + o * block);
+      work = y + o * block;
+    } else {
+      buf.resize(static_cast<size_t>(block));
+      for (int64_t i = 0; i < block; ++i) buf[i] = load<C>(x[o * block + i]);
+      work = buf.data();
+    }
+    if (inner == 1) softmax_row(work, r_len, log);
+    else softmax_columns(work, r_len, inner, log, m, s);
+    if constexpr (!std::is_same_v<C, T>)
+      for (int64_t i = 0; i < block; ++i) y[o * block + i] = store<T>(work[i]);
+  }
+}
+
+Expected<std::unique_ptr<Kernel>> create_softmax(const KernelInfo& info, bool log) {
+  // Before opset 13 the input is coerced to 2-D at `axis` and the softmax
+  // runs over all trailing dims; from 13 it runs over the single axis.
+  const bool coerce_2d = info.opset() < 13;
+  const int64_t axis = info.attr_int("axis", coerce_2d ? 1 : -1);
+  std::string who = info.node().describe();
+  return std::unique_ptr<Kernel>(make_kernel([=](KernelContext& ctx) -> Status {
+    const Tensor* x = ctx.input(0);
+    if (x == nullptr) return invalid_argument(who + ": the input is missing");
+    ECOINFER_ASSIGN_OR_RETURN(size_t a, normalize_axis(axis, x->rank(), who));
+    int64_t outer = 1, r_len = 1, inner = 1;
+    for (size_t d = 0; d < x->rank(); ++d) {
+      if (d < a) outer *= x->dim(d);
+      else if (d == a || coerce_2d) r_len *= x->dim(d);
+      else inner *= x->dim(d);
+    }
+    Tensor* y = ctx.output(0, x->dtype(), x->shape());
+    if (x->numel() == 0) return Status::ok();
+    return dispatch_type(x->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
+      using T = decltype(tag);
+      softmax(x->data<T>(), y->data<T>(), outer, r_len, inner, log);
+      return Status::ok();
+    }, who);
+  }));
+}
+
+// ---- Parameters -------------------------------------------------------------
+
+// A parameter tensor as `n` values of C, broadcast (unidirectionally, from the
+// right) to `target` when its shape is smaller.
+template <class C>
+Status param_to(const Tensor& p, const Shape& target, std::vector<C>& out, const std::string& who,
+                const char* name) {
+  Shape ps = p.shape();
+  while (ps.size() > target.size() && ps.front() == 1) ps.erase(ps.begin());
+  const int64_t n = shape_numel(target);
+  bool ok = ps.size() <= target.size();
+  for (size_t d = 0; ok && d < ps.size(); ++d) {
+    const int64_t t = target[target.size() - ps.size() + d];
+    ok = ps[d] == t || ps[d] == 1;
+  }
+  if (!ok)
+    return invalid_argument(fmt::format("{}: {} of shape {} does not broadcast to {}", who, name,
+                                        shape_to_string(p.shape()), shape_to_string(target)));
+  std::vector<C> flat(static_cast<size_t>(p.numel()));
+  ECOINFER_RETURN_IF_ERROR(dispatch_type(p.dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
+    using P = decltype(tag);
+    const P* pd = p.data<P>();
+    for (size_t i = 0; i < flat.size(); ++i) flat[i] = load<C>(pd[i]);
+    return Status::ok();
+  }, who));
+  out.resize(static_cast<size_t>(n));
+  if (p.numel() == n) {
+    std::copy(flat.begin(), flat.end(), out.begin());
+    return Status::ok();
+  }
+  // Source strides in target coordinates (0 where the parameter broadcasts).
+  std::vector<int64_t> stride(target.size(), 0);
+  int64_t s = 1;
+  for (size_t d = ps.size(); d-- > 0;) {
+    const size_t td = target.size() - ps.size() + d;
+    stride[td] = ps[d] == 1 ? 0 : s;
+    s *= ps[d];
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t rem = i, src = 0;
+    for (size_t d = target.size(); d-- > 0;) {
+      src += (rem % target[d]) * stride[d];
+      rem /= target[d];
+    }
+    out[static_cast<size_t>(i)] = flat[static_cast<size_t>(src)];
+  }
+  return Status::ok();
+}
+
+
+// A parameter that must hold exactly `n` values (per channel), as C.
+template <class C>
+Status load_flat(const Tensor* p, int64_t n, std::vector<C>& out, const std::string& who, const char* name) {
+  if (p == nullptr) return invalid_argument(fmt::format("{}: input {} is missing", who, name));
+  if (p->numel() != n)
+    return invalid_argument(fmt::format("{}: {} has {} values, expected {} (one per channel)", who, name,
+                                        p->numel(), n));
+  return param_to(*p, Shape{n}, out, who, name);
+}
+
+// ---- LayerNormalization -----------------------------------------------------
+
+template <class T, class C>
+void layer_norm(const T* x, T* y, float* mean_out, float* inv_out, int64_t outer, int64_t n, const C* scale,
+                const C* bias, C eps) {
+#pragma omp parallel for if (outer > 1 && outer * n > kParallelMin)
+  for (int64_t o = 0; o < outer; ++o) {
+    thread_local std::vector<C> scratch;
+    const C* row = row_as<C>(x + o * n, n, scratch);
+    const C mean = lane_sum(row, n) / static_cast<C>(n);
+    const C inv = C(1) / std::sqrt(lane_sq_dev(row, n, mean) / static_cast<C>(n) + eps);
+    T* yo = y + o * n;
+    for (int64_t j = 0; j < n; ++j) yo[j] = store<T>((row[j] - mean) * inv * scale[j] + bias[j]);
+    if (mean_out != nullptr) {
+      mean_out[o] = static_cast<float>(mean);
+      inv_out[o] = static_cast<float>(inv);
+    }
+  }
+}
+
+Expected<std::unique_ptr<Kernel>> create_layer_norm(const KernelInfo& info) {
+  const int64_t axis = info.attr_int("axis", -1);
+  const float epsilon = info.attr_float("epsilon", 1e-5f);
+  if (info.attr_int("stash_type", 1) != 1)
+    return info.unsupported("only stash_type 1 (float statistics) is supported");
+  std::string who = info.node().describe();
+  return std::unique_ptr<Kernel>(make_kernel([=](KernelContext& ctx) -> Status {
+    const Tensor* x = ctx.input(0);
+    const Tensor* scale = ctx.input(1);
+    const Tensor* bias = ctx.input(2);
+    if (x == nullptr || scale == nullptr) return invalid_argument(who + ": X and Scale are required");
+    ECOINFER_ASSIGN_OR_RETURN(size_t a, normalize_axis(axis, x->rank(), who));
+    const Shape norm_shape(x->shape().begin() + static_cast<std::ptrdiff_t>(a), x->shape().end());
+    const int64_t n = shape_numel(norm_shape);
+    const int64_t outer = n == 0 ? 0 : x->numel() / n;
+    Shape stat_shape = x->shape();
+    for (size_t d = a; d < stat_shape.size(); ++d) stat_shape[d] = 1;
+    Tensor* y = ctx.output(0, x->dtype(), x->shape());
+    float* mean_out = nullptr;
+    float* inv_out = nullptr;
+    if (ctx.output_count() > 1) mean_out = ctx.output(1, DataType::kFloat32, stat_shape)->data<float>();
+    if (ctx.output_count() > 2) inv_out = ctx.output(2, DataType::kFloat32, stat_shape)->data<float>();
+    if (mean_out == nullptr || inv_out == nullptr) mean_out = inv_out = nullptr;
+    if (x->numel() == 0) return Status::ok();
+    return dispatch_type(x->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
+      using T = decltype(tag);
+      using C = typename ComputeOf<T>::type;
+      std::vector<C> s, b;
+      ECOINFER_RETURN_IF_ERROR(param_to(*scale, norm_shape, s, who, "Scale"));
+      if (bias != nullptr) ECOINFER_RETURN_IF_ERROR(param_to(*bias, norm_shape, b, who, "B"));
+      else b.assign(static_cast<size_t>(n), C(0));
+      layer_norm(x->data<T>(), y->data<T>(), mean_out, inv_out, outer, n, s.data(), b.data(), static_cast<C>(epsilon));
+      return Status::ok();
+    }, who);
+  }));
+}
+
+// ---- BatchNormalization -----------------------------------------------------
+
+// Per-channel statistics of x viewed as [batch, channels, inner] (training).
+template <class T, class C>
+void channel_stats(const T* x, int64_t batch, int64_t channels, int64_t inner, C* mean, C* var) {
+  const auto count = static_cast<C>(batch * inner);
+#pragma omp parallel for if (channels > 1 && batch * channels * inner > kParallelMin)
+  for (int64_t c = 0; c < channels; ++c) {
+    thread_local std::vector<C> scratch;
+    C sum = 0;
+    for (int64_t b = 0; b < batch; ++b) sum += lane_sum(row_as<C>(x + (b * channels + c) * inner, inner, scratch), inner);
+    const C m = count > 0 ? sum / count : C(0);
+    C sq = 0;
+    for (int64_t b = 0; b < batch; ++b)
+      sq += lane_sq_dev(row_as<C>(x + (b * channels + c) * inner, inner, scratch), inner, m);
+    mean[c] = m;
+    var[c] = count > 0 ? sq / count : C(0);
+  }
+}
+
+// y = x * a[c] + b[c] over [batch, channels, inner].
+template <class T, class C>
+void scale_shift(const T* x, T* y, int64_t batch, int64_t channels, int64_t inner, const C* a, const C* b) {
+#pragma omp parallel for if (batch * channels > 1 && batch * channels * inner > kParallelMin)
+  for (int64_t bc = 0; bc < batch * channels; ++bc) {
+    const int64_t c = bc % channels;
+    const T* xr = x + bc * inner;
+    T* yr = y + bc * inner;
+    for (int64_t i = 0; i < inner; ++i) yr[i] = store<T>(load<C>(xr[i]) * a[c] + b[c]);
+  }
+}
+
+struct BatchNormAttrs {
+  float epsilon;
+  float momentum;
+  bool training;
+  bool spatial;
+  std::string who;
+};
+
+template <class T>
+Status batch_norm(KernelContext& ctx, const BatchNormAttrs& at) {
+  using C = typename ComputeOf<T>::type;
+  const Tensor* x = ctx.input(0);
+  if (x->rank() < 2) return invalid_argument(at.who + ": X must have rank 2 or more (N x C x ...)");
+  const int64_t batch = x->dim(0);
+  int64_t inner = 1;
+  for (size_t d = 2; d < x->rank(); ++d) inner *= x->dim(d);
+  // spatial=0 (opsets 7-8): one set of parameters per element of C x D1 x ...
+  const int64_t channels = at.spatial ? x->dim(1) : x->dim(1) * inner;
+  if (!at.spatial) inner = 1;
+  std::vector<C> scale, bias, mean, var;
+  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(1), channels, scale, at.who, "scale"));
+  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(2), channels, bias, at.who, "B"));
+  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(3), channels, mean, at.who, "input_mean"));
+  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(4), channels, var, at.who, "input_var"));
+  std::vector<C> use_mean = mean, use_var = var;
+  if (at.training) channel_stats(x->data<T>(), batch, channels, inner, use_mean.data(), use_var.data());
+  std::vector<C> a(static_cast<size_t>(channels)), b(static_cast<size_t>(channels));
+  for (size_t c = 0; c < a.size(); ++c) {
+    a[c] = scale[c] / std::sqrt(use_var[c] + static_cast<C>(at.epsilon));
+    b[c] = bias[c] - use_mean[c] * a[c];
+  }
+  Tensor* y = ctx.output(0, x->dtype(), x->shape());
+  scale_shift(x->data<T>(), y->data<T>(), batch, channels, inner, a.data(), b.data());
+  if (!at.training) return Status::ok();
+  // running = input * momentum + current * (1 - momentum), in the type of
+  // the input statistics.
+  const auto mom = static_cast<C>(at.momentum);
+  for (size_t k = 1; k < 3 && k < ctx.output_count(); ++k) {
+    const Tensor* src = ctx.input(2 + k);
+    const std::vector<C>& old = k == 1 ? mean : var;
+    const std::vector<C>& cur = k == 1 ? use_mean : use_var;
+    Tensor* out = ctx.output(k, src->dtype(), src->shape());
+    ECOINFER_RETURN_IF_ERROR(dispatch_type(src->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
+      using P = decltype(tag);
+      P* o = out->data<P>();
+      for (size_t c = 0; c < old.size(); ++c) o[c] = store<P>(old[c] * mom + cur[c] * (C(1) - mom));
+      return Status::ok();
+    }, at.who));
+  }
+  return Status::ok();
+}
+
+Expected<std::unique_ptr<Kernel>> create_batch_norm(const KernelInfo& info) {
+  BatchNormAttrs at;
+  at.epsilon = info.attr_float("epsilon", 1e-5f);
+  at.momentum = info.attr_float("momentum", 0.9f);
+  at.training = info.opset() >= 14 && info.attr_int("training_mode", 0) != 0;
+  at.spatial = info.opset() >= 9 || info.attr_int("spatial", 1) != 0;
+  at.who = info.node().describe();
+  if (!at.training) {
+    // Before opset 14 the extra outputs exist only in training; inference
+    // leaves them unset, so a model that reads them wants training.
+    for (size_t i = 1; i < info.output_count(); ++i)
+      if (info.node().outputs[i] != ir::kNoValue)
+        return info.unsupported("training outputs (mean, var, saved_mean, saved_var) are not supported");
+  }
+  if (info.input_count() < 5) return info.model_error("expects 5 inputs: X, scale, B, input_mean, input_var");
+  return std::unique_ptr<Kernel>(make_kernel([at](KernelContext& ctx) -> Status {
+    const Tensor* x = ctx.input(0);
+    if (x == nullptr) return invalid_argument(at.who + ": the input X is missing");
+    return dispatch_type(x->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
+      return batch_norm<decltype(tag)>(ctx, at);
+    }, at.who);
+  }));
+}
+
+// ---- InstanceNormalization --------------------------------------------------
+
+template <class T>
+Status instance_norm(KernelContext& ctx, float epsilon, const std::string& who) {
+  using C = typename ComputeOf<T>::type;
+  const Tensor* x = ctx.input(0);
+  if (x->rank() < 2) return invalid_argument(who + ": input must have rank 2 or more (N x C x ...)");
+  const int64_t batch = x->dim(0);
+  const int64_t channels = x->dim(1);
+  int64_t inner = 1;
+  for (size_t d = 2; d < x->rank(); ++d) inner *= x->dim(d);
+  std::vector<C> scale, bias;
+  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(1), channels, scale, who, "scale"));
+  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(2), channels, bias, who, "B"));
+  Tensor* y = ctx.output(0, x->dtype(), x->shape());
+  if (inner == 0) return Status::ok();
+  const T* xd = x->data<T>();
+  T* yd = y->data<T>();
+  const auto eps = static_cast<C>(epsilon);
+#pragma omp parallel for if (batch * channels > 1 && x->numel() > kParallelMin)
+  for (int64_t bc = 0; bc < batch * channels; ++bc) {
+    thread_local std::vector<C> scratch;
+    const int64_t c = bc % channels;
+    const C* row = row_as<C>(xd + bc * inner, inner, scratch);
+    const C mean = lane_sum(row, inner) / static_cast<C>(inner);
+    const C inv = C(1) / std::sqrt(lane_sq_dev(row, inner, mean) / static_cast<C>(inner) + eps);
+    const C a = scale[c] * inv;
+    const C b = bias[c] - mean * a;
+    T* yr = yd + bc * inner;
+    for (int64_t i = 0; i < inner; ++i) yr[i] = store<T>(row[i] * a + b);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<Kernel>> create_Softmax(const KernelInfo& info) { return create_softmax(info, false); }
+Expected<std::unique_ptr<Kernel>> create_LogSoftmax(const KernelInfo& info) { return create_softmax(info, true); }
+Expected<std::unique_ptr<Kernel>> create_LayerNormalization(const KernelInfo& info) { return create_layer_norm(info); }
+Expected<std::unique_ptr<Kernel>> create_BatchNormalization(const KernelInfo& info) { return create_batch_norm(info); }
+
+Expected<std::unique_ptr<Kernel>> create_InstanceNormalization(const KernelInfo& info) {
+  const float epsilon = info.attr_float("epsilon", 1e-5f);
+  std::string who = info.node().describe();
+  return std::unique_ptr<Kernel>(make_kernel([=](KernelContext& ctx) -> Status {
+    const Tensor* x = ctx.input(0);
+    if (x == nullptr) return invalid_argument(who + ": the input is missing");
+    return dispatch_type(x->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
+      return instance_norm<decltype(tag)>(ctx, epsilon, who);
+    }, who);
+  }));
+}
 
 }  // namespace ecoinfer::kernels
