@@ -59,7 +59,8 @@ constexpr unsigned kFloatLike = kFloats | kHalfs;
   p = p * z + 1.33314422036e-1f;
   p = p * z - 3.33332819422e-1f;
   const float small = p * z * a + a;
-  const float r = a < 0.625f ? small : big;
+  float r = a < 0.625f ? small : big;
+  r = a > 9.0f ? 1.0f : r;  // tanh rounds to 1 there; exact at infinity
   return x != x ? x : std::copysign(r, x);
 }
 
