@@ -1,11 +1,383 @@
-// PLACEHOLDER: replaced by the real kernels of this family.
+// Pooling: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool on NC...
+// layouts with 1 to 3 spatial dimensions.
+//
+// Windows are resolved once per input shape into per-axis tap ranges, so the
+// inner loops carry no bounds checks. Pads, auto_pad, dilations, ceil_mode
+// and count_include_pad follow the ONNX spec; ceil_mode drops a last window
+// that would start inside the end padding, as ONNX Runtime and PyTorch do.
+// Float16 and bfloat16 are computed through float.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/half.h"
+#include "kernels/dispatch.h"
 #include "kernels/kernel.h"
 
 namespace ecoinfer::kernels {
+namespace {
 
-Expected<std::unique_ptr<Kernel>> create_MaxPool(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
-Expected<std::unique_ptr<Kernel>> create_AveragePool(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
-Expected<std::unique_ptr<Kernel>> create_GlobalAveragePool(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
-Expected<std::unique_ptr<Kernel>> create_GlobalMaxPool(const KernelInfo& info) { return info.unsupported("not implemented yet"); }
+constexpr size_t kMaxSpatial = 3;
+constexpr int64_t kParallelMin = 1 << 14;  // elements; below this threads cost more than they save
+
+enum class AutoPad { kNotSet, kSameUpper, kSameLower, kValid };
+
+struct PoolAttrs {
+  std::vector<int64_t> kernel;
+  std::vector<int64_t> strides;
+  std::vector<int64_t> pads;  // begin values then end values, as ONNX lists them
+  std::vector<int64_t> dilations;
+  AutoPad auto_pad = AutoPad::kNotSet;
+  bool ceil_mode = false;
+  bool count_include_pad = false;
+  int64_t storage_order = 0;
+};
+
+// One spatial axis of a pooling, resolved for a concrete input length.
+// For output position o the window taps are input positions
+// start[o] + k * dilation for k in [k_begin[o], k_end[o]) (all in range).
+struct AxisPlan {
+  int64_t in = 1;
+  int64_t out = 1;
+  int64_t dilation = 1;
+  std::vector<int64_t> start, k_begin, k_end;
+  std::vector<int64_t> padded_count;  // window length counting pads (count_include_pad)
+};
+
+template <class T>
+float to_float(T v) {
+  if constexpr (std::is_same_v<T, Float16>) return half_to_float(v);
+  else if constexpr (std::is_same_v<T, BFloat16>) return bfloat16_to_float(v);
+  else return static_cast<float>(v);
+}
+
+template <class T>
+T from_float(float v) {
+  if constexpr (std::is_same_v<T, Float16>) return float_to_half(v);
+  else if constexpr (std::is_same_v<T, BFloat16>) return float_to_bfloat16(v);
+  else return static_cast<T>(v);
+}
+
+template <class T>
+constexpr bool kIsHalf = std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>;
+
+// The type values are compared and summed in: float for the 16-bit floats.
+template <class T>
+using ValueOf = std::conditional_t<kIsHalf<T>, float, T>;
+template <class T>
+ValueOf<T> load(T v) {
+  if constexpr (kIsHalf<T>) return to_float(v);
+  else return v;
+}
+template <class T>
+T store(ValueOf<T> v) {
+  if constexpr (kIsHalf<T>) return from_float<T>(v);
+  else return v;
+}
+// Sums in double for double, float otherwise.
+template <class T>
+using AccOf = std::conditional_t<std::is_same_v<T, double>, double, float>;
+
+Expected<PoolAttrs> read_pool_attrs(const KernelInfo& info, bool is_max) {
+  PoolAttrs a;
+  a.kernel = info.attr_ints("kernel_shape");
+  if (a.kernel.empty()) return info.model_error("kernel_shape attribute is required");
+  const size_t n = a.kernel.size();
+  if (n > kMaxSpatial) return info.unsupported(fmt::format("{} spatial dimensions (at most 3 supported)", n));
+  a.strides = info.attr_ints("strides", std::vector<int64_t>(n, 1));
+  a.pads = info.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
+  a.dilations = info.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  if (a.strides.size() != n || a.pads.size() != 2 * n || a.dilations.size() != n)
+    return info.model_error("strides, pads and dilations must match kernel_shape's length");
+  for (size_t i = 0; i < n; ++i) {
+    if (a.kernel[i] < 1 || a.strides[i] < 1 || a.dilations[i] < 1)
+      return info.model_error("kernel_shape, strides and dilations must be positive");
+    if (a.pads[i] < 0 || a.pads[i + n] < 0) return info.model_error("pads must not be negative");
+  }
+  const std::string auto_pad = info.attr_string("auto_pad", "NOTSET");
+  if (auto_pad == "NOTSET") a.auto_pad = AutoPad::kNotSet;
+  else if (auto_pad == "SAME_UPPER") a.auto_pad = AutoPad::kSameUpper;
+  else if (auto_pad == "SAME_LOWER") a.auto_pad = AutoPad::kSameLower;
+  else if (auto_pad == "VALID") a.auto_pad = AutoPad::kValid;
+  else return info.model_error(fmt::format("auto_pad '{}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID", auto_pad));
+  a.ceil_mode = info.attr_int("ceil_mode", 0) != 0;
+  a.count_include_pad = !is_max && info.attr_int("count_include_pad", 0) != 0;
+  a.storage_order = info.attr_int("storage_order", 0);
+  if (a.storage_order != 0 && a.storage_order != 1) return info.model_error("storage_order must be 0 or 1");
+  return a;
+}
+
+// Output length and the begin/end pads actually used on one axis.
+Status resolve_axis(const PoolAttrs& a, size_t i, int64_t in, AxisPlan& plan) {
+  const size_t n = a.kernel.size();
+  const int64_t k = a.kernel[i], s = a.strides[i], d = a.dilations[i];
+  const int64_t span = (k - 1) * d + 1;
+  int64_t pb = a.pads[i], pe = a.pads[i + n], out = 0;
+  switch (a.auto_pad) {
+    case AutoPad::kNotSet: {
+      const int64_t room = in + pb + pe - span;
+      if (room < 0) return invalid_argument(fmt::format("pooling window {} is larger than padded input {}", span, in + pb + pe));
+      out = (a.ceil_mode ? (room + s - 1) / s : room / s) + 1;
+      if (a.ceil_mode && (out - 1) * s >= in + pb) --out;  // last window would start in the end padding
+      break;
+    }
+    case AutoPad::kValid:
+      pb = pe = 0;
+      if (in < span) return invalid_argument(fmt::format("pooling window {} is larger than input {}", span, in));
+      out = (in - span) / s + 1;
+      break;
+    case AutoPad::kSameUpper:
+    case AutoPad::kSameLower: {
+      out = (in + s - 1) / s;
+      const int64_t total = std::max<int64_t>(0, (out - 1) * s + span - in);
+      pb = a.auto_pad == AutoPad::kSameUpper ? total / 2 : total - total / 2;
+      pe = total - pb;
+      break;
+    }
+  }
+  plan.in = in;
+  plan.out = out;
+  plan.dilation = d;
+  plan.start.resize(out);
+  plan.k_begin.resize(out);
+  plan.k_end.resize(out);
+  plan.padded_count.resize(out);
+  for (int64_t o = 0; o < out; ++o) {
+    const int64_t start = o * s - pb;
+    // First tap at or after 0, one past the last tap before `in`.
+    const int64_t kb = start < 0 ? std::min(k, (-start + d - 1) / d) : 0;
+    const int64_t ke = std::clamp<int64_t>((in - start + d - 1) / d, kb, k);
+    plan.start[o] = start;
+    plan.k_begin[o] = kb;
+    plan.k_end[o] = ke;
+    plan.padded_count[o] = std::min(start + span, in + pe) - start;
+    if (d > 1) plan.padded_count[o] = (plan.padded_count[o] + d - 1) / d;
+  }
+  return Status::ok();
+}
+
+// Resolves all spatial axes for an input shape; unused leading axes are
+// length-1 identities so every rank runs the same 3-D loop.
+Status plan_pool(const PoolAttrs& a, const Shape& x_shape, const std::string& who, AxisPlan (&axes)[kMaxSpatial],
+                 Shape& y_shape) {
+  const size_t n = a.kernel.size();
+  if (x_shape.size() != n + 2)
+    return invalid_argument(fmt::format("{}: input has shape {} but kernel_shape has {} dimensions", who,
+                                        shape_to_string(x_shape), n));
+  y_shape = {x_shape[0], x_shape[1]};
+  PoolAttrs one = {.kernel = {1}, .strides = {1}, .pads = {0, 0}, .dilations = {1}};
+  for (size_t j = 0; j < kMaxSpatial - n; ++j) ECOINFER_RETURN_IF_ERROR(resolve_axis(one, 0, 1, axes[j]));
+  for (size_t i = 0; i < n; ++i) {
+    Status st = resolve_axis(a, i, x_shape[i + 2], axes[kMaxSpatial - n + i]);
+    if (!st) return st.with_context(who);
+    y_shape.push_back(axes[kMaxSpatial - n + i].out);
+  }
+  return Status::ok();
+}
+
+// Index of input position (d, h, w) inside one channel, in the requested
+// storage order (1: column major, the first spatial axis varies fastest).
+inline int64_t storage_index(const AxisPlan (&ax)[kMaxSpatial], int64_t d, int64_t h, int64_t w, int64_t order) {
+  if (order == 0) return (d * ax[1].in + h) * ax[2].in + w;
+  return d + ax[0].in * (h + ax[1].in * w);
+}
+
+template <class T>
+void max_pool(const T* x, T* y, int64_t* indices, int64_t planes, const AxisPlan (&ax)[kMaxSpatial],
+              int64_t storage_order) {
+  using V = ValueOf<T>;
+  const int64_t in_plane = ax[0].in * ax[1].in * ax[2].in;
+  const int64_t out_plane = ax[0].out * ax[1].out * ax[2].out;
+  const int64_t dd = ax[0].dilation, dh = ax[1].dilation, dw = ax[2].dilation;
+#pragma omp parallel for if (planes * out_plane > kParallelMin)
+  for (int64_t p = 0; p < planes; ++p) {
+    const T* xp = x + p * in_plane;
+    T* yp = y + p * out_plane;
+    int64_t oi = 0;
+    for (int64_t od = 0; od < ax[0].out; ++od) {
+      for (int64_t oh = 0; oh < ax[1].out; ++oh) {
+        for (int64_t ow = 0; ow < ax[2].out; ++ow, ++oi) {
+          V best = std::numeric_limits<V>::lowest();
+          if constexpr (std::is_floating_point_v<V>) best = -std::numeric_limits<V>::infinity();
+          int64_t arg = -1;
+          for (int64_t kd = ax[0].k_begin[od]; kd < ax[0].k_end[od]; ++kd) {
+            const int64_t id = ax[0].start[od] + kd * dd;
+            for (int64_t kh = ax[1].k_begin[oh]; kh < ax[1].k_end[oh]; ++kh) {
+              const int64_t ih = ax[1].start[oh] + kh * dh;
+              const T* row = xp + (id * ax[1].in + ih) * ax[2].in;
+              for (int64_t kw = ax[2].k_begin[ow]; kw < ax[2].k_end[ow]; ++kw) {
+                const int64_t iw = ax[2].start[ow] + kw * dw;
+                const V v = load(row[iw]);
+                if (v > best || arg < 0) {
+                  best = v;
+                  if (indices) arg = storage_index(ax, id, ih, iw, storage_order);
+                  else arg = 0;
+                }
+              }
+            }
+          }
+          yp[oi] = store<T>(best);
+          if (indices) indices[p * out_plane + oi] = p * in_plane + std::max<int64_t>(arg, 0);
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void average_pool(const T* x, T* y, int64_t planes, const AxisPlan (&ax)[kMaxSpatial], bool count_include_pad) {
+  using A = AccOf<T>;
+  const int64_t in_plane = ax[0].in * ax[1].in * ax[2].in;
+  const int64_t out_plane = ax[0].out * ax[1].out * ax[2].out;
+  const int64_t dd = ax[0].dilation, dh = ax[1].dilation, dw = ax[2].dilation;
+#pragma omp parallel for if (planes * out_plane > kParallelMin)
+  for (int64_t p = 0; p < planes; ++p) {
+    const T* xp = x + p * in_plane;
+    T* yp = y + p * out_plane;
+    int64_t oi = 0;
+    for (int64_t od = 0; od < ax[0].out; ++od) {
+      for (int64_t oh = 0; oh < ax[1].out; ++oh) {
+        for (int64_t ow = 0; ow < ax[2].out; ++ow, ++oi) {
+          A sum = 0;
+          for (int64_t kd = ax[0].k_begin[od]; kd < ax[0].k_end[od]; ++kd) {
+            const int64_t id = ax[0].start[od] + kd * dd;
+            for (int64_t kh = ax[1].k_begin[oh]; kh < ax[1].k_end[oh]; ++kh) {
+              const int64_t ih = ax[1].start[oh] + kh * dh;
+              const T* row = xp + (id * ax[1].in + ih) * ax[2].in;
+              for (int64_t kw = ax[2].k_begin[ow]; kw < ax[2].k_end[ow]; ++kw)
+                sum += static_cast<A>(load(row[ax[2].start[ow] + kw * dw]));
+            }
+          }
+          int64_t count = 1;
+          if (count_include_pad) {
+            count = ax[0].padded_count[od] * ax[1].padded_count[oh] * ax[2].padded_count[ow];
+          } else {
+            count = (ax[0].k_end[od] - ax[0].k_begin[od]) * (ax[1].k_end[oh] - ax[1].k_begin[oh]) *
+                    (ax[2].k_end[ow] - ax[2].k_begin[ow]);
+          }
+          // A window entirely in the padding has no elements: 0, not 0/0.
+          yp[oi] = store<T>(static_cast<ValueOf<T>>(count > 0 ? sum / static_cast<A>(count) : A(0)));
+        }
+      }
+    }
+  }
+}
+
+class PoolKernel final : public Kernel {
+ public:
+  PoolKernel(PoolAttrs attrs, bool is_max, bool want_indices, std::string who)
+      : attrs_(std::move(attrs)), is_max_(is_max), want_indices_(want_indices), who_(std::move(who)) {}
+
+  Status compute(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    if (x == nullptr) return invalid_argument(who_ + ": input X is missing");
+    AxisPlan axes[kMaxSpatial];
+    Shape y_shape;
+    ECOINFER_RETURN_IF_ERROR(plan_pool(attrs_, x->shape(), who_, axes, y_shape));
+    const int64_t planes = x->dim(0) * x->dim(1);
+    Tensor* y = ctx.output(0, x->dtype(), y_shape);
+    if (is_max_) {
+      int64_t* indices = want_indices_ ? ctx.output(1, DataType::kInt64, y_shape)->data<int64_t>() : nullptr;
+      return dispatch_type(x->dtype(), kFloats | kSigned | kUnsigned | kHalfs, [&](auto tag) -> Status {
+        using T = decltype(tag);
+        max_pool(x->data<T>(), y->data<T>(), indices, planes, axes, attrs_.storage_order);
+        return Status::ok();
+      }, who_);
+    }
+    return dispatch_type(x->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
+      using T = decltype(tag);
+      average_pool(x->data<T>(), y->data<T>(), planes, axes, attrs_.count_include_pad);
+      return Status::ok();
+    }, who_);
+  }
+
+ private:
+  PoolAttrs attrs_;
+  bool is_max_;
+  bool want_indices_;
+  std::string who_;
+};
+
+// Global pooling: one contiguous reduction per (n, c) plane, planes in
+// parallel. This is PaddleOCR's squeeze-excitation hot spot.
+template <class T, bool kMax>
+void global_pool(const T* x, T* y, int64_t planes, int64_t size) {
+  using A = std::conditional_t<kMax, ValueOf<T>, AccOf<T>>;
+#pragma omp parallel for if (planes * size > kParallelMin)
+  for (int64_t p = 0; p < planes; ++p) {
+    const T* xp = x + p * size;
+    if constexpr (kMax) {
+      A best = load(xp[0]);
+      if constexpr (kIsHalf<T>) {
+        for (int64_t i = 1; i < size; ++i) best = std::max(best, load(xp[i]));
+      } else {
+#pragma omp simd reduction(max : best)
+        for (int64_t i = 1; i < size; ++i) best = best > xp[i] ? best : xp[i];
+      }
+      y[p] = store<T>(best);
+    } else {
+      A sum = 0;
+      if constexpr (kIsHalf<T>) {
+        for (int64_t i = 0; i < size; ++i) sum += load(xp[i]);
+      } else {
+#pragma omp simd reduction(+ : sum)
+        for (int64_t i = 0; i < size; ++i) sum += static_cast<A>(xp[i]);
+      }
+      y[p] = store<T>(static_cast<ValueOf<T>>(sum / static_cast<A>(size)));
+    }
+  }
+}
+
+template <bool kMax>
+Expected<std::unique_ptr<Kernel>> make_global_pool(const KernelInfo& info) {
+  const std::string who = info.node().describe();
+  const unsigned types = kMax ? (kFloats | kSigned | kUnsigned | kHalfs) : (kFloats | kHalfs);
+  return make_kernel([who, types](KernelContext& ctx) -> Status {
+    const Tensor* x = ctx.input(0);
+    if (x == nullptr) return invalid_argument(who + ": input X is missing");
+    if (x->rank() < 3)
+      return invalid_argument(fmt::format("{}: input has shape {}, expected N x C x spatial...", who,
+                                          shape_to_string(x->shape())));
+    Shape y_shape(x->rank(), 1);
+    y_shape[0] = x->dim(0);
+    y_shape[1] = x->dim(1);
+    const int64_t planes = x->dim(0) * x->dim(1);
+    const int64_t size = planes == 0 ? 0 : x->numel() / planes;
+    if (size == 0 && planes > 0) return invalid_argument(who + ": spatial dimensions are empty");
+    Tensor* y = ctx.output(0, x->dtype(), y_shape);
+    return dispatch_type(x->dtype(), types, [&](auto tag) -> Status {
+      using T = decltype(tag);
+      if constexpr (!kMax && !(std::is_floating_point_v<T> || kIsHalf<T>)) {
+        return unimplemented(who + ": integer input");
+      } else {
+        global_pool<T, kMax>(x->data<T>(), y->data<T>(), planes, size);
+        return Status::ok();
+      }
+    }, who);
+  });
+}
+
+Expected<std::unique_ptr<Kernel>> make_pool(const KernelInfo& info, bool is_max) {
+  auto attrs = read_pool_attrs(info, is_max);
+  if (!attrs) return attrs.status();
+  if (!is_max && info.has_attr("dilations") && info.opset() < 19)
+    return info.model_error("AveragePool has no dilations attribute before opset 19");
+  const bool want_indices = is_max && info.output_count() > 1 && info.node().outputs[1] != ir::kNoValue;
+  return std::unique_ptr<Kernel>(
+      std::make_unique<PoolKernel>(std::move(*attrs), is_max, want_indices, info.node().describe()));
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<Kernel>> create_MaxPool(const KernelInfo& info) { return make_pool(info, true); }
+Expected<std::unique_ptr<Kernel>> create_AveragePool(const KernelInfo& info) { return make_pool(info, false); }
+Expected<std::unique_ptr<Kernel>> create_GlobalAveragePool(const KernelInfo& info) { return make_global_pool<false>(info); }
+Expected<std::unique_ptr<Kernel>> create_GlobalMaxPool(const KernelInfo& info) { return make_global_pool<true>(info); }
 
 }  // namespace ecoinfer::kernels
