@@ -111,10 +111,10 @@ const C* row_as(const T* x, int64_t n, std::vector<C>& scratch) {
   }
 }
 
-Expected<size_t> normalize_axis(int64_t axis, size_t rank, const std::string& who) {
+Expected<size_t> normalize_axis(int64_t axis, size_t rank) {
   const auto r = static_cast<int64_t>(rank);
   if (axis < -r || axis >= r)
-    return invalid_argument(fmt::format("{}: axis {} is out of range for an input of rank {}", who, axis, rank));
+    return invalid_argument(fmt::format("axis {} is out of range for an input of rank {}", axis, rank));
   return static_cast<size_t>(axis < 0 ? axis + r : axis);
 }
 
@@ -195,11 +195,10 @@ Expected<std::unique_ptr<Kernel>> create_softmax(const KernelInfo& info, bool lo
   // runs over all trailing dims; from 13 it runs over the single axis.
   const bool coerce_2d = info.opset() < 13;
   const int64_t axis = info.attr_int("axis", coerce_2d ? 1 : -1);
-  std::string who = info.node().describe();
   return std::unique_ptr<Kernel>(make_kernel([=](KernelContext& ctx) -> Status {
     const Tensor* x = ctx.input(0);
-    if (x == nullptr) return invalid_argument(who + ": the input is missing");
-    ECOINFER_ASSIGN_OR_RETURN(size_t a, normalize_axis(axis, x->rank(), who));
+    if (x == nullptr) return invalid_argument("the input is missing");
+    ECOINFER_ASSIGN_OR_RETURN(size_t a, normalize_axis(axis, x->rank()));
     int64_t outer = 1, r_len = 1, inner = 1;
     for (size_t d = 0; d < x->rank(); ++d) {
       if (d < a) outer *= x->dim(d);
@@ -212,7 +211,7 @@ Expected<std::unique_ptr<Kernel>> create_softmax(const KernelInfo& info, bool lo
       using T = decltype(tag);
       softmax(x->data<T>(), y->data<T>(), outer, r_len, inner, log);
       return Status::ok();
-    }, who);
+    });
   }));
 }
 
@@ -221,7 +220,7 @@ Expected<std::unique_ptr<Kernel>> create_softmax(const KernelInfo& info, bool lo
 // A parameter tensor as `n` values of C, broadcast (unidirectionally, from the
 // right) to `target` when its shape is smaller.
 template <class C>
-Status param_to(const Tensor& p, const Shape& target, std::vector<C>& out, const std::string& who,
+Status param_to(const Tensor& p, const Shape& target, std::vector<C>& out,
                 const char* name) {
   Shape ps = p.shape();
   while (ps.size() > target.size() && ps.front() == 1) ps.erase(ps.begin());
@@ -232,7 +231,7 @@ Status param_to(const Tensor& p, const Shape& target, std::vector<C>& out, const
     ok = ps[d] == t || ps[d] == 1;
   }
   if (!ok)
-    return invalid_argument(fmt::format("{}: {} of shape {} does not broadcast to {}", who, name,
+    return invalid_argument(fmt::format("{} of shape {} does not broadcast to {}", name,
                                         shape_to_string(p.shape()), shape_to_string(target)));
   std::vector<C> flat(static_cast<size_t>(p.numel()));
   ECOINFER_RETURN_IF_ERROR(dispatch_type(p.dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
@@ -240,7 +239,7 @@ Status param_to(const Tensor& p, const Shape& target, std::vector<C>& out, const
     const P* pd = p.data<P>();
     for (size_t i = 0; i < flat.size(); ++i) flat[i] = load<C>(pd[i]);
     return Status::ok();
-  }, who));
+  }));
   out.resize(static_cast<size_t>(n));
   if (p.numel() == n) {
     std::copy(flat.begin(), flat.end(), out.begin());
@@ -268,12 +267,13 @@ Status param_to(const Tensor& p, const Shape& target, std::vector<C>& out, const
 
 // A parameter that must hold exactly `n` values (per channel), as C.
 template <class C>
-Status load_flat(const Tensor* p, int64_t n, std::vector<C>& out, const std::string& who, const char* name) {
-  if (p == nullptr) return invalid_argument(fmt::format("{}: input {} is missing", who, name));
+Status load_flat(const Tensor* p, int64_t n, std::vector<C>& out, const char* name) {
+  if (p == nullptr) return invalid_argument(fmt::format("input {} is missing", name));
   if (p->numel() != n)
-    return invalid_argument(fmt::format("{}: {} has {} values, expected {} (one per channel)", who, name,
+    return invalid_argument(fmt::format("{} has {} values, expected {} (one per channel)", name,
                                         p->numel(), n));
-  return param_to(*p, Shape{n}, out, who, name);
+  // Per-channel parameters may carry the shape C x D1 x ... (spatial=0).
+  return param_to(p->reshaped({n}), Shape{n}, out, name);
 }
 
 // ---- LayerNormalization -----------------------------------------------------
@@ -301,13 +301,12 @@ Expected<std::unique_ptr<Kernel>> create_layer_norm(const KernelInfo& info) {
   const float epsilon = info.attr_float("epsilon", 1e-5f);
   if (info.attr_int("stash_type", 1) != 1)
     return info.unsupported("only stash_type 1 (float statistics) is supported");
-  std::string who = info.node().describe();
   return std::unique_ptr<Kernel>(make_kernel([=](KernelContext& ctx) -> Status {
     const Tensor* x = ctx.input(0);
     const Tensor* scale = ctx.input(1);
     const Tensor* bias = ctx.input(2);
-    if (x == nullptr || scale == nullptr) return invalid_argument(who + ": X and Scale are required");
-    ECOINFER_ASSIGN_OR_RETURN(size_t a, normalize_axis(axis, x->rank(), who));
+    if (x == nullptr || scale == nullptr) return invalid_argument("X and Scale are required");
+    ECOINFER_ASSIGN_OR_RETURN(size_t a, normalize_axis(axis, x->rank()));
     const Shape norm_shape(x->shape().begin() + static_cast<std::ptrdiff_t>(a), x->shape().end());
     const int64_t n = shape_numel(norm_shape);
     const int64_t outer = n == 0 ? 0 : x->numel() / n;
@@ -324,12 +323,12 @@ Expected<std::unique_ptr<Kernel>> create_layer_norm(const KernelInfo& info) {
       using T = decltype(tag);
       using C = typename ComputeOf<T>::type;
       std::vector<C> s, b;
-      ECOINFER_RETURN_IF_ERROR(param_to(*scale, norm_shape, s, who, "Scale"));
-      if (bias != nullptr) ECOINFER_RETURN_IF_ERROR(param_to(*bias, norm_shape, b, who, "B"));
+      ECOINFER_RETURN_IF_ERROR(param_to(*scale, norm_shape, s, "Scale"));
+      if (bias != nullptr) ECOINFER_RETURN_IF_ERROR(param_to(*bias, norm_shape, b, "B"));
       else b.assign(static_cast<size_t>(n), C(0));
       layer_norm(x->data<T>(), y->data<T>(), mean_out, inv_out, outer, n, s.data(), b.data(), static_cast<C>(epsilon));
       return Status::ok();
-    }, who);
+    });
   }));
 }
 
@@ -370,14 +369,13 @@ struct BatchNormAttrs {
   float momentum;
   bool training;
   bool spatial;
-  std::string who;
 };
 
 template <class T>
 Status batch_norm(KernelContext& ctx, const BatchNormAttrs& at) {
   using C = typename ComputeOf<T>::type;
   const Tensor* x = ctx.input(0);
-  if (x->rank() < 2) return invalid_argument(at.who + ": X must have rank 2 or more (N x C x ...)");
+  if (x->rank() < 2) return invalid_argument("X must have rank 2 or more (N x C x ...)");
   const int64_t batch = x->dim(0);
   int64_t inner = 1;
   for (size_t d = 2; d < x->rank(); ++d) inner *= x->dim(d);
@@ -385,10 +383,10 @@ Status batch_norm(KernelContext& ctx, const BatchNormAttrs& at) {
   const int64_t channels = at.spatial ? x->dim(1) : x->dim(1) * inner;
   if (!at.spatial) inner = 1;
   std::vector<C> scale, bias, mean, var;
-  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(1), channels, scale, at.who, "scale"));
-  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(2), channels, bias, at.who, "B"));
-  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(3), channels, mean, at.who, "input_mean"));
-  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(4), channels, var, at.who, "input_var"));
+  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(1), channels, scale, "scale"));
+  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(2), channels, bias, "B"));
+  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(3), channels, mean, "input_mean"));
+  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(4), channels, var, "input_var"));
   std::vector<C> use_mean = mean, use_var = var;
   if (at.training) channel_stats(x->data<T>(), batch, channels, inner, use_mean.data(), use_var.data());
   std::vector<C> a(static_cast<size_t>(channels)), b(static_cast<size_t>(channels));
@@ -412,7 +410,7 @@ Status batch_norm(KernelContext& ctx, const BatchNormAttrs& at) {
       P* o = out->data<P>();
       for (size_t c = 0; c < old.size(); ++c) o[c] = store<P>(old[c] * mom + cur[c] * (C(1) - mom));
       return Status::ok();
-    }, at.who));
+    }));
   }
   return Status::ok();
 }
@@ -423,7 +421,6 @@ Expected<std::unique_ptr<Kernel>> create_batch_norm(const KernelInfo& info) {
   at.momentum = info.attr_float("momentum", 0.9f);
   at.training = info.opset() >= 14 && info.attr_int("training_mode", 0) != 0;
   at.spatial = info.opset() >= 9 || info.attr_int("spatial", 1) != 0;
-  at.who = info.node().describe();
   if (!at.training) {
     // Before opset 14 the extra outputs exist only in training; inference
     // leaves them unset, so a model that reads them wants training.
@@ -434,27 +431,27 @@ Expected<std::unique_ptr<Kernel>> create_batch_norm(const KernelInfo& info) {
   if (info.input_count() < 5) return info.model_error("expects 5 inputs: X, scale, B, input_mean, input_var");
   return std::unique_ptr<Kernel>(make_kernel([at](KernelContext& ctx) -> Status {
     const Tensor* x = ctx.input(0);
-    if (x == nullptr) return invalid_argument(at.who + ": the input X is missing");
+    if (x == nullptr) return invalid_argument("the input X is missing");
     return dispatch_type(x->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
       return batch_norm<decltype(tag)>(ctx, at);
-    }, at.who);
+    });
   }));
 }
 
 // ---- InstanceNormalization --------------------------------------------------
 
 template <class T>
-Status instance_norm(KernelContext& ctx, float epsilon, const std::string& who) {
+Status instance_norm(KernelContext& ctx, float epsilon) {
   using C = typename ComputeOf<T>::type;
   const Tensor* x = ctx.input(0);
-  if (x->rank() < 2) return invalid_argument(who + ": input must have rank 2 or more (N x C x ...)");
+  if (x->rank() < 2) return invalid_argument("input must have rank 2 or more (N x C x ...)");
   const int64_t batch = x->dim(0);
   const int64_t channels = x->dim(1);
   int64_t inner = 1;
   for (size_t d = 2; d < x->rank(); ++d) inner *= x->dim(d);
   std::vector<C> scale, bias;
-  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(1), channels, scale, who, "scale"));
-  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(2), channels, bias, who, "B"));
+  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(1), channels, scale, "scale"));
+  ECOINFER_RETURN_IF_ERROR(load_flat(ctx.input(2), channels, bias, "B"));
   Tensor* y = ctx.output(0, x->dtype(), x->shape());
   if (inner == 0) return Status::ok();
   const T* xd = x->data<T>();
@@ -484,13 +481,12 @@ Expected<std::unique_ptr<Kernel>> create_BatchNormalization(const KernelInfo& in
 
 Expected<std::unique_ptr<Kernel>> create_InstanceNormalization(const KernelInfo& info) {
   const float epsilon = info.attr_float("epsilon", 1e-5f);
-  std::string who = info.node().describe();
   return std::unique_ptr<Kernel>(make_kernel([=](KernelContext& ctx) -> Status {
     const Tensor* x = ctx.input(0);
-    if (x == nullptr) return invalid_argument(who + ": the input is missing");
+    if (x == nullptr) return invalid_argument("the input is missing");
     return dispatch_type(x->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
-      return instance_norm<decltype(tag)>(ctx, epsilon, who);
-    }, who);
+      return instance_norm<decltype(tag)>(ctx, epsilon);
+    });
   }));
 }
 

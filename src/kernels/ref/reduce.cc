@@ -204,12 +204,12 @@ void run_reduction(const T* x, const Shape& shape, const std::vector<bool>& redu
 
 // Normalizes `axes` against `rank`: a flag per dim, or an error for an axis
 // out of range.
-Expected<std::vector<bool>> axes_to_flags(const std::vector<int64_t>& axes, size_t rank, const std::string& who) {
+Expected<std::vector<bool>> axes_to_flags(const std::vector<int64_t>& axes, size_t rank) {
   std::vector<bool> flags(rank, axes.empty());
   const auto r = static_cast<int64_t>(rank);
   for (int64_t a : axes) {
     if (a < -r || a >= r)
-      return invalid_argument(fmt::format("{}: axis {} is out of range for an input of rank {}", who, a, rank));
+      return invalid_argument(fmt::format("axis {} is out of range for an input of rank {}", a, rank));
     flags[static_cast<size_t>(a < 0 ? a + r : a)] = true;
   }
   return flags;
@@ -217,19 +217,18 @@ Expected<std::vector<bool>> axes_to_flags(const std::vector<int64_t>& axes, size
 
 class ReduceKernel final : public Kernel {
  public:
-  ReduceKernel(ReduceKind kind, std::vector<int64_t> axes, bool axes_from_input, bool keepdims, bool noop_empty,
-               std::string who)
+  ReduceKernel(ReduceKind kind, std::vector<int64_t> axes, bool axes_from_input, bool keepdims, bool noop_empty)
       : kind_(kind), axes_(std::move(axes)), axes_from_input_(axes_from_input), keepdims_(keepdims),
-        noop_empty_(noop_empty), who_(std::move(who)) {}
+        noop_empty_(noop_empty) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
-    if (x == nullptr) return invalid_argument(who_ + ": the data input is missing");
+    if (x == nullptr) return invalid_argument("the data input is missing");
     std::vector<int64_t> axes = axes_;
     if (axes_from_input_) {
       if (const Tensor* a = ctx.input(1); a != nullptr) {
         if (a->dtype() != DataType::kInt64 || a->rank() > 1)
-          return invalid_argument(who_ + ": the axes input must be a 1-D int64 tensor");
+          return invalid_argument("the axes input must be a 1-D int64 tensor");
         axes.assign(a->data<int64_t>(), a->data<int64_t>() + a->numel());
       }
     }
@@ -237,7 +236,7 @@ class ReduceKernel final : public Kernel {
       ctx.alias_output(0, *x);
       return Status::ok();
     }
-    ECOINFER_ASSIGN_OR_RETURN(std::vector<bool> flags, axes_to_flags(axes, x->rank(), who_));
+    ECOINFER_ASSIGN_OR_RETURN(std::vector<bool> flags, axes_to_flags(axes, x->rank()));
     Shape out_shape;
     for (size_t d = 0; d < x->rank(); ++d) {
       if (!flags[d]) out_shape.push_back(x->dim(d));
@@ -258,7 +257,7 @@ class ReduceKernel final : public Kernel {
         case ReduceKind::kProd: run_reduction<ProdOp>(xd, x->shape(), flags, false, yd); break;
       }
       return Status::ok();
-    }, who_);
+    });
   }
 
  private:
@@ -267,7 +266,6 @@ class ReduceKernel final : public Kernel {
   bool axes_from_input_;
   bool keepdims_;
   bool noop_empty_;
-  std::string who_;
 };
 
 Expected<std::unique_ptr<Kernel>> create_reduce(const KernelInfo& info, ReduceKind kind) {
@@ -282,7 +280,7 @@ Expected<std::unique_ptr<Kernel>> create_reduce(const KernelInfo& info, ReduceKi
   if ((keepdims != 0 && keepdims != 1) || (noop != 0 && noop != 1))
     return info.model_error("keepdims and noop_with_empty_axes must be 0 or 1");
   std::unique_ptr<Kernel> k = std::make_unique<ReduceKernel>(kind, std::move(axes), axes_from_input, keepdims == 1,
-                                                             noop == 1, info.node().describe());
+                                                             noop == 1);
   return k;
 }
 
@@ -334,16 +332,15 @@ Expected<std::unique_ptr<Kernel>> create_arg(const KernelInfo& info, bool is_max
   const int64_t axis = info.attr_int("axis", 0);
   const bool keepdims = info.attr_int("keepdims", 1) != 0;
   const bool last = info.attr_int("select_last_index", 0) != 0;
-  std::string who = info.node().describe();
   return std::unique_ptr<Kernel>(make_kernel([=](KernelContext& ctx) -> Status {
     const Tensor* x = ctx.input(0);
-    if (x == nullptr) return invalid_argument(who + ": the data input is missing");
+    if (x == nullptr) return invalid_argument("the data input is missing");
     const auto rank = static_cast<int64_t>(x->rank());
     if (axis < -rank || axis >= rank || rank == 0)
-      return invalid_argument(fmt::format("{}: axis {} is out of range for an input of rank {}", who, axis, rank));
+      return invalid_argument(fmt::format("axis {} is out of range for an input of rank {}", axis, rank));
     const auto a = static_cast<size_t>(axis < 0 ? axis + rank : axis);
     const int64_t r_len = x->dim(a);
-    if (r_len == 0) return invalid_argument(who + ": cannot take the index of an extreme over an empty axis");
+    if (r_len == 0) return invalid_argument("cannot take the index of an extreme over an empty axis");
     int64_t outer = 1, inner = 1;
     Shape out_shape;
     for (size_t d = 0; d < x->rank(); ++d) {
@@ -365,7 +362,7 @@ Expected<std::unique_ptr<Kernel>> create_arg(const KernelInfo& info, bool is_max
         else arg_reduce<false, false>(xd, y, outer, r_len, inner);
       }
       return Status::ok();
-    }, who);
+    });
   }));
 }
 
