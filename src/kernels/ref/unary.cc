@@ -27,7 +27,9 @@ constexpr unsigned kFloatLike = kFloats | kHalfs;
 [[gnu::always_inline]] inline float fast_exp(float x) {
   float xc = x != x ? 0.0f : x;
   xc = std::min(std::max(xc, -104.0f), 88.7228f);
-  const float n = std::floor(xc * 1.44269504088896341f + 0.5f);
+  // Round to nearest with the 1.5 * 2^23 trick: std::floor/nearbyint become
+  // libm calls (no vectorization) unless -fno-trapping-math.
+  const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = xc - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
