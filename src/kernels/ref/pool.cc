@@ -45,6 +45,9 @@ struct PoolAttrs {
 struct AxisPlan {
   int64_t in = 1;
   int64_t out = 1;
+  int64_t kernel = 1;
+  int64_t stride = 1;
+  int64_t pad_begin = 0;
   int64_t dilation = 1;
   std::vector<int64_t> start, k_begin, k_end;
   std::vector<int64_t> padded_count;  // window length counting pads (count_include_pad)
@@ -143,6 +146,9 @@ Status resolve_axis(const PoolAttrs& a, size_t i, int64_t in, AxisPlan& plan) {
   }
   plan.in = in;
   plan.out = out;
+  plan.kernel = k;
+  plan.stride = s;
+  plan.pad_begin = pb;
   plan.dilation = d;
   plan.start.resize(out);
   plan.k_begin.resize(out);
@@ -230,39 +236,72 @@ void max_pool(const T* x, T* y, int64_t* indices, int64_t planes, const AxisPlan
   }
 }
 
-template <class T>
-void average_pool(const T* x, T* y, int64_t planes, const AxisPlan (&ax)[kMaxSpatial], bool count_include_pad) {
-  using A = AccOf<T>;
-  const int64_t in_plane = ax[0].in * ax[1].in * ax[2].in;
-  const int64_t out_plane = ax[0].out * ax[1].out * ax[2].out;
-  const int64_t dd = ax[0].dilation, dh = ax[1].dilation, dw = ax[2].dilation;
-#pragma omp parallel for if (planes * out_plane > kParallelMin)
-  for (int64_t p = 0; p < planes; ++p) {
-    const T* xp = x + p * in_plane;
-    T* yp = y + p * out_plane;
-    int64_t oi = 0;
-    for (int64_t od = 0; od < ax[0].out; ++od) {
-      for (int64_t oh = 0; oh < ax[1].out; ++oh) {
-        for (int64_t ow = 0; ow < ax[2].out; ++ow, ++oi) {
-          A sum = 0;
+// Output positions [lo, hi) of the last axis whose tap kw is inside the input.
+inline void tap_range(const AxisPlan& a, int64_t kw, int64_t& lo, int64_t& hi) {
+  auto first_at_or_after = [&](int64_t bound) {  // smallest o with o*s - pb + kw*d >= bound
+    const int64_t num = bound + a.pad_begin - kw * a.dilation;
+    return std::clamp<int64_t>(num <= 0 ? 0 : (num + a.stride - 1) / a.stride, 0, a.out);
+  };
+  lo = first_at_or_after(0);
+  hi = std::max(lo, first_at_or_after(a.in));
+}
+
+// Max or average pooling without indices, one output row at a time: for
+// each tap the whole row is updated, so the inner loop is a strided
+// vectorizable max/add with no bounds checks.
+template <class T, bool kMax>
+void pool_rows(const T* x, T* y, int64_t planes, const AxisPlan (&ax)[kMaxSpatial], bool count_include_pad) {
+  using A = std::conditional_t<kMax, ValueOf<T>, AccOf<T>>;
+  const AxisPlan& aw = ax[2];
+  const int64_t in_plane = ax[0].in * ax[1].in * aw.in;
+  const int64_t out_plane = ax[0].out * ax[1].out * aw.out;
+  const int64_t s = aw.stride, dd = ax[0].dilation, dh = ax[1].dilation;
+  std::vector<int64_t> lo(aw.kernel), hi(aw.kernel), width_count(aw.out);
+  for (int64_t kw = 0; kw < aw.kernel; ++kw) tap_range(aw, kw, lo[kw], hi[kw]);
+  for (int64_t o = 0; o < aw.out; ++o)
+    width_count[o] = count_include_pad ? aw.padded_count[o] : aw.k_end[o] - aw.k_begin[o];
+  A init = 0;
+  if constexpr (kMax) {
+    init = std::numeric_limits<A>::lowest();
+    if constexpr (std::is_floating_point_v<A>) init = -std::numeric_limits<A>::infinity();
+  }
+#pragma omp parallel if (planes * out_plane > kParallelMin)
+  {
+    std::vector<A> acc(aw.out);
+#pragma omp for
+    for (int64_t p = 0; p < planes; ++p) {
+      const T* xp = x + p * in_plane;
+      T* yr = y + p * out_plane;
+      for (int64_t od = 0; od < ax[0].out; ++od) {
+        for (int64_t oh = 0; oh < ax[1].out; ++oh, yr += aw.out) {
+          std::fill(acc.begin(), acc.end(), init);
           for (int64_t kd = ax[0].k_begin[od]; kd < ax[0].k_end[od]; ++kd) {
             const int64_t id = ax[0].start[od] + kd * dd;
             for (int64_t kh = ax[1].k_begin[oh]; kh < ax[1].k_end[oh]; ++kh) {
-              const int64_t ih = ax[1].start[oh] + kh * dh;
-              const T* row = xp + (id * ax[1].in + ih) * ax[2].in;
-              for (int64_t kw = ax[2].k_begin[ow]; kw < ax[2].k_end[ow]; ++kw)
-                sum += static_cast<A>(load(row[ax[2].start[ow] + kw * dw]));
+              const T* row = xp + (id * ax[1].in + ax[1].start[oh] + kh * dh) * aw.in;
+              for (int64_t kw = 0; kw < aw.kernel; ++kw) {
+                const int64_t offset = kw * aw.dilation - aw.pad_begin;  // tap kw of output o: row[o * s + offset]
+                A* a = acc.data();
+                for (int64_t o = lo[kw]; o < hi[kw]; ++o) {
+                  const A v = static_cast<A>(load(row[o * s + offset]));
+                  if constexpr (kMax) a[o] = a[o] > v ? a[o] : v;
+                  else a[o] += v;
+                }
+              }
             }
           }
-          int64_t count = 1;
-          if (count_include_pad) {
-            count = ax[0].padded_count[od] * ax[1].padded_count[oh] * ax[2].padded_count[ow];
+          if constexpr (kMax) {
+            for (int64_t o = 0; o < aw.out; ++o) yr[o] = store<T>(acc[o]);
           } else {
-            count = (ax[0].k_end[od] - ax[0].k_begin[od]) * (ax[1].k_end[oh] - ax[1].k_begin[oh]) *
-                    (ax[2].k_end[ow] - ax[2].k_begin[ow]);
+            const int64_t outer = count_include_pad
+                                      ? ax[0].padded_count[od] * ax[1].padded_count[oh]
+                                      : (ax[0].k_end[od] - ax[0].k_begin[od]) * (ax[1].k_end[oh] - ax[1].k_begin[oh]);
+            for (int64_t o = 0; o < aw.out; ++o) {
+              const int64_t count = outer * width_count[o];
+              // A window entirely in the padding has no elements: 0, not 0/0.
+              yr[o] = store<T>(static_cast<ValueOf<T>>(count > 0 ? acc[o] / static_cast<A>(count) : A(0)));
+            }
           }
-          // A window entirely in the padding has no elements: 0, not 0/0.
-          yp[oi] = store<T>(static_cast<ValueOf<T>>(count > 0 ? sum / static_cast<A>(count) : A(0)));
         }
       }
     }
@@ -286,14 +325,21 @@ class PoolKernel final : public Kernel {
       int64_t* indices = want_indices_ ? ctx.output(1, DataType::kInt64, y_shape)->data<int64_t>() : nullptr;
       return dispatch_type(x->dtype(), kFloats | kSigned | kUnsigned | kHalfs, [&](auto tag) -> Status {
         using T = decltype(tag);
-        max_pool(x->data<T>(), y->data<T>(), indices, planes, axes, attrs_.storage_order);
+        if constexpr (std::is_same_v<T, bool>) return unimplemented(who_ + ": bool input");  // never dispatched
+        else {
+        if (indices != nullptr) max_pool(x->data<T>(), y->data<T>(), indices, planes, axes, attrs_.storage_order);
+        else pool_rows<T, true>(x->data<T>(), y->data<T>(), planes, axes, false);
         return Status::ok();
+        }
       }, who_);
     }
     return dispatch_type(x->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
       using T = decltype(tag);
-      average_pool(x->data<T>(), y->data<T>(), planes, axes, attrs_.count_include_pad);
+      if constexpr (!(std::is_floating_point_v<T> || kIsHalf<T>)) return unimplemented(who_ + ": integer input");
+      else {
+      pool_rows<T, false>(x->data<T>(), y->data<T>(), planes, axes, attrs_.count_include_pad);
       return Status::ok();
+      }
     }, who_);
   }
 

@@ -212,10 +212,13 @@ AxisTaps make_axis(const ResizeAttrs& a, int64_t in, int64_t out, double resized
       continue;
     }
     fill_taps(a, x, scale, ax, o);
+    // Taps may repeat an index at the edges: compare the summed weights.
+    double own = 0, other = 0;
     for (int k = 0; k < ax.taps; ++k) {
       const double w = ax.weight[o * ax.taps + k];
-      if (ax.index[o * ax.taps + k] == o ? w != 1.0 : w != 0.0) ax.identity = false;
+      (ax.index[o * ax.taps + k] == o ? own : other) += w;
     }
+    if (own != 1.0 || other != 0.0) ax.identity = false;
   }
   return ax;
 }
