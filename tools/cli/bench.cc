@@ -10,6 +10,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "energy_options.h"
 
 namespace ecoinfer::cli {
 namespace {
@@ -21,6 +22,7 @@ struct BenchOptions {
   int warmup = 5;
   int iters = 50;
   bool json = false;
+  EnergyFlags energy;
 };
 
 struct LatencyStats {
@@ -61,6 +63,8 @@ int run_bench(const BenchOptions& o) {
   auto shapes = resolve_input_shapes(s, *given);
   if (!shapes) return fail(shapes.status().message());
   const std::vector<NamedTensor> inputs = make_inputs(s, *shapes, 42);
+  auto energy = prepare_energy(o.energy, resolve_thread_count(o.threads));
+  if (!energy) return fail(energy.status().message());
 
   std::vector<NodeTrace> trace;  // the first run also yields the FLOP count
   auto first = s.run(inputs, &trace);
@@ -71,6 +75,9 @@ int run_bench(const BenchOptions& o) {
   }
   std::vector<double> samples;
   samples.reserve(static_cast<size_t>(o.iters));
+  // Energy covers the timed loop only: warm-up (primitive creation, cold
+  // caches) is excluded, and the total is split over the timed runs.
+  if (Status m = start_meters(*energy); !m.is_ok()) return fail(m.message());
   for (int i = 0; i < o.iters; ++i) {
     const auto start = std::chrono::steady_clock::now();
     auto r = s.run(inputs);
@@ -78,11 +85,17 @@ int run_bench(const BenchOptions& o) {
     if (!r) return fail(r.status().message());
     show_progress(i + 1, o.iters);
   }
+  EnergyRun energy_run;
+  if (Status m = stop_meters(*energy, energy_run); !m.is_ok()) return fail(m.message());
   const LatencyStats st = summarize(samples);
   const int64_t batch = shapes->empty() || shapes->front().second.empty() ? 1 : shapes->front().second.front();
   const int threads = resolve_thread_count(o.threads);
   const std::string isa = onednn_cpu_isa();
   const int64_t rss = peak_rss_bytes();
+  energy_run.inferences = o.iters;
+  energy_run.batch = batch;
+  energy_run.model = o.model;
+  if (Status w = write_emissions_row(*energy, energy_run); !w.is_ok()) return fail(w.message());
 
   std::string shape_text;
   for (const auto& [name, shape] : *shapes) shape_text += (shape_text.empty() ? "" : " ") + name + "=" + shape_to_string(shape);
@@ -94,6 +107,7 @@ int run_bench(const BenchOptions& o) {
         {"throughput_runs_per_s", 1.0 / st.mean}, {"throughput_items_per_s", static_cast<double>(batch) / st.mean},
         {"flops_per_run", flops}, {"gflops_per_s", static_cast<double>(flops) / st.p50 / 1e9},
         {"peak_rss_bytes", rss}, {"onednn_isa", isa}};
+    energy_json(*energy, energy_run, j);
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
@@ -106,6 +120,7 @@ int run_bench(const BenchOptions& o) {
   fmt::print("compute     {:.3f} GFLOP per run, {:.1f} GFLOP/s at p50\n", static_cast<double>(flops) / 1e9,
              static_cast<double>(flops) / st.p50 / 1e9);
   fmt::print("peak RSS    {}\n", format_bytes(rss));
+  print_energy(*energy, energy_run);
   return 0;
 }
 
@@ -114,7 +129,8 @@ int run_bench(const BenchOptions& o) {
 void add_bench_command(CLI::App& app, CommandList& commands) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* sub = app.add_subcommand(
-      "bench", "Measure latency (p50/p90/p99/mean), throughput, load time and peak memory on generated inputs.\n"
+      "bench", "Measure latency (p50/p90/p99/mean), throughput, load time, peak memory, and energy and carbon\n"
+               "per inference (with the method: measured or estimated) on generated inputs.\n"
                "  ecoinfer bench model.onnx --shape x=1x3x48x320 --threads 1 --iters 100");
   sub->add_option("model", o->model, "the .onnx file")->required();
   sub->add_option("--shape", o->shapes, "NAME=DIMS for each input with dynamic dimensions, e.g. x=1x3x48x320");
@@ -122,6 +138,7 @@ void add_bench_command(CLI::App& app, CommandList& commands) {
   sub->add_option("--warmup", o->warmup, "untimed runs first (creates primitives, warms caches)")->check(CLI::PositiveNumber);
   sub->add_option("--iters", o->iters, "timed runs")->check(CLI::PositiveNumber);
   sub->add_flag("--json", o->json, "print one JSON object");
+  add_energy_flags(sub, o->energy);
   commands.emplace_back(sub, [o] { return run_bench(*o); });
 }
 

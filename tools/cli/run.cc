@@ -6,6 +6,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "energy_options.h"
 
 namespace ecoinfer::cli {
 namespace {
@@ -16,6 +17,7 @@ struct RunOptions {
   std::string output_dir = ".";
   int threads = 0;
   bool json = false;
+  EnergyFlags energy;
 };
 
 Expected<std::vector<NamedTensor>> read_input_flags(const std::vector<std::string>& flags) {
@@ -36,8 +38,14 @@ int run_run(const RunOptions& o) {
   if (!inputs) return fail(inputs.status().message());
   auto session = Session::load(o.model, {.threads = o.threads});
   if (!session) return fail(session.status().message());
+  auto energy = prepare_energy(o.energy, resolve_thread_count(o.threads));
+  if (!energy) return fail(energy.status().message());
+  if (Status m = start_meters(*energy); !m.is_ok()) return fail(m.message());
   auto outputs = (*session)->run(*inputs);
   if (!outputs) return fail(outputs.status().message());
+  EnergyRun energy_run;  // the single run, one inference
+  if (Status m = stop_meters(*energy, energy_run); !m.is_ok()) return fail(m.message());
+  energy_run.model = o.model;
   std::error_code ec;
   std::filesystem::create_directories(o.output_dir, ec);
   if (ec) return fail(fmt::format("cannot create output folder {}: {}", o.output_dir, ec.message()));
@@ -52,7 +60,13 @@ int run_run(const RunOptions& o) {
       fmt::print("{} {} {} -> {}\n", out.name, dtype_name(out.tensor.dtype()), shape_to_string(out.tensor.shape()), path.string());
     }
   }
-  if (o.json) fmt::print("{}\n", j.dump(2));
+  if (Status w = write_emissions_row(*energy, energy_run); !w.is_ok()) return fail(w.message());
+  if (o.json) {
+    energy_json(*energy, energy_run, j);
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    print_energy(*energy, energy_run);
+  }
   return 0;
 }
 
@@ -67,6 +81,7 @@ void add_run_command(CLI::App& app, CommandList& commands) {
   sub->add_option("--output-dir", o->output_dir, "where to write the outputs (created if missing)");
   sub->add_option("--threads", o->threads, "intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", o->json, "print one JSON object");
+  add_energy_flags(sub, o->energy);
   commands.emplace_back(sub, [o] { return run_run(*o); });
 }
 
