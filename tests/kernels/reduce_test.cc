@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "common/half.h"
@@ -142,7 +143,7 @@ TEST(Reduce, MatchesIndexLoopOnManyShapes) {
         const float hi = op == "ReduceProd" ? 1.01f : 1.0f;
         const Tensor x = testing::random_tensor(DataType::kFloat32, c.shape, 7, lo, hi);
         auto out = run(b, "reduce_many", {{"x", x}});
-        const std::string where = op + " on " + shape_to_string(c.shape) + " keepdims " + std::to_string(keepdims);
+        const std::string where = fmt::format("{} on {} keepdims {}", op, shape_to_string(c.shape), keepdims);
         ASSERT_TRUE(out) << where << ": " << out.status().message();
         const Tensor expected = reference_reduce(op, x, c.axes, keepdims);
         ASSERT_EQ((*out)[0].tensor.shape(), expected.shape()) << where;

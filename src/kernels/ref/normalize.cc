@@ -22,7 +22,6 @@ namespace ecoinfer::kernels {
 namespace {
 
 constexpr int64_t kParallelMin = 1 << 14;
-constexpr int kLanes = 16;
 
 template <class T> struct ComputeOf { using type = float; };
 template <> struct ComputeOf<double> { using type = double; };
@@ -45,7 +44,9 @@ inline T store(C v) {
 // polynomial for exp(r); about 1 ulp. Returns 0 below the float range.
 inline float fast_exp(float x) {
   const float xc = std::min(std::max(x, -87.33f), 88.72f);
-  const float n = std::floor(xc * 1.44269504f + 0.5f);
+  // Round to nearest by the 1.5 * 2^23 trick: std::floor blocks GCC's
+  // vectorizer without -ffast-math.
+  const float n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;
   const float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -60,41 +61,30 @@ inline float fast_exp(float x) {
 inline float exp_of(float x) { return fast_exp(x); }
 inline double exp_of(double x) { return std::exp(x); }
 
+// `omp simd reduction` lets GCC vectorize these floating-point reductions
+// without -ffast-math (it may reorder the operations).
 template <class C>
-C lane_sum(const C* x, int64_t n) {
-  C lanes[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) lanes[j] += x[i + j];
+C row_sum(const C* x, int64_t n) {
   C s = 0;
-  for (int j = 0; j < kLanes; ++j) s += lanes[j];
-  for (; i < n; ++i) s += x[i];
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += x[i];
   return s;
 }
 
 template <class C>
-C lane_max(const C* x, int64_t n) {
-  C lanes[kLanes];
-  for (int j = 0; j < kLanes; ++j) lanes[j] = -std::numeric_limits<C>::infinity();
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) lanes[j] = std::max(lanes[j], x[i + j]);
+C row_max(const C* x, int64_t n) {
   C m = -std::numeric_limits<C>::infinity();
-  for (int j = 0; j < kLanes; ++j) m = std::max(m, lanes[j]);
-  for (; i < n; ++i) m = std::max(m, x[i]);
+#pragma omp simd reduction(max : m)
+  for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
   return m;
 }
 
 // Sum of squared deviations from `mean`.
 template <class C>
-C lane_sq_dev(const C* x, int64_t n, C mean) {
-  C lanes[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) lanes[j] += (x[i + j] - mean) * (x[i + j] - mean);
+C row_sq_dev(const C* x, int64_t n, C mean) {
   C s = 0;
-  for (int j = 0; j < kLanes; ++j) s += lanes[j];
-  for (; i < n; ++i) s += (x[i] - mean) * (x[i] - mean);
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += (x[i] - mean) * (x[i] - mean);
   return s;
 }
 
@@ -120,24 +110,20 @@ Expected<size_t> normalize_axis(int64_t axis, size_t rank) {
 
 // ---- Softmax / LogSoftmax -------------------------------------------------
 
-// In place on a contiguous row.
+// One contiguous row from x into y (x == y allowed).
 template <class C>
-void softmax_row(C* y, int64_t n, bool log) {
-  const C m = lane_max(y, n);
+void softmax_row(const C* x, C* y, int64_t n, bool log) {
+  const C m = row_max(x, n);
   if (log) {
-    C lanes[kLanes] = {};
-    int64_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-      for (int j = 0; j < kLanes; ++j) lanes[j] += exp_of(y[i + j] - m);
     C s = 0;
-    for (int j = 0; j < kLanes; ++j) s += lanes[j];
-    for (; i < n; ++i) s += exp_of(y[i] - m);
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < n; ++i) s += exp_of(x[i] - m);
     const C shift = m + std::log(s);
-    for (int64_t k = 0; k < n; ++k) y[k] -= shift;
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] - shift;
     return;
   }
-  for (int64_t i = 0; i < n; ++i) y[i] = exp_of(y[i] - m);
-  const C inv = C(1) / lane_sum(y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] = exp_of(x[i] - m);
+  const C inv = C(1) / row_sum(y, n);
   for (int64_t i = 0; i < n; ++i) y[i] *= inv;
 }
 
@@ -176,6 +162,10 @@ void softmax(const T* x, T* y, int64_t outer, int64_t r_len, int64_t inner, bool
     thread_local std::vector<C> buf, m, s;
     C* work;
     if constexpr (std::is_same_v<C, T>) {
+      if (inner == 1) {  // straight from x: no copy pass
+        softmax_row(x + o * block, y + o * block, r_len, log);
+        continue;
+      }
       std::copy(x + o * block, x + (o + 1) * block, y + o * block);
       work = y + o * block;
     } else {
@@ -183,7 +173,7 @@ void softmax(const T* x, T* y, int64_t outer, int64_t r_len, int64_t inner, bool
       for (int64_t i = 0; i < block; ++i) buf[i] = load<C>(x[o * block + i]);
       work = buf.data();
     }
-    if (inner == 1) softmax_row(work, r_len, log);
+    if (inner == 1) softmax_row(work, work, r_len, log);
     else softmax_columns(work, r_len, inner, log, m, s);
     if constexpr (!std::is_same_v<C, T>)
       for (int64_t i = 0; i < block; ++i) y[o * block + i] = store<T>(work[i]);
@@ -285,8 +275,8 @@ void layer_norm(const T* x, T* y, float* mean_out, float* inv_out, int64_t outer
   for (int64_t o = 0; o < outer; ++o) {
     thread_local std::vector<C> scratch;
     const C* row = row_as<C>(x + o * n, n, scratch);
-    const C mean = lane_sum(row, n) / static_cast<C>(n);
-    const C inv = C(1) / std::sqrt(lane_sq_dev(row, n, mean) / static_cast<C>(n) + eps);
+    const C mean = row_sum(row, n) / static_cast<C>(n);
+    const C inv = C(1) / std::sqrt(row_sq_dev(row, n, mean) / static_cast<C>(n) + eps);
     T* yo = y + o * n;
     for (int64_t j = 0; j < n; ++j) yo[j] = store<T>((row[j] - mean) * inv * scale[j] + bias[j]);
     if (mean_out != nullptr) {
@@ -342,11 +332,11 @@ void channel_stats(const T* x, int64_t batch, int64_t channels, int64_t inner, C
   for (int64_t c = 0; c < channels; ++c) {
     thread_local std::vector<C> scratch;
     C sum = 0;
-    for (int64_t b = 0; b < batch; ++b) sum += lane_sum(row_as<C>(x + (b * channels + c) * inner, inner, scratch), inner);
+    for (int64_t b = 0; b < batch; ++b) sum += row_sum(row_as<C>(x + (b * channels + c) * inner, inner, scratch), inner);
     const C m = count > 0 ? sum / count : C(0);
     C sq = 0;
     for (int64_t b = 0; b < batch; ++b)
-      sq += lane_sq_dev(row_as<C>(x + (b * channels + c) * inner, inner, scratch), inner, m);
+      sq += row_sq_dev(row_as<C>(x + (b * channels + c) * inner, inner, scratch), inner, m);
     mean[c] = m;
     var[c] = count > 0 ? sq / count : C(0);
   }
@@ -462,8 +452,8 @@ Status instance_norm(KernelContext& ctx, float epsilon) {
     thread_local std::vector<C> scratch;
     const int64_t c = bc % channels;
     const C* row = row_as<C>(xd + bc * inner, inner, scratch);
-    const C mean = lane_sum(row, inner) / static_cast<C>(inner);
-    const C inv = C(1) / std::sqrt(lane_sq_dev(row, inner, mean) / static_cast<C>(inner) + eps);
+    const C mean = row_sum(row, inner) / static_cast<C>(inner);
+    const C inv = C(1) / std::sqrt(row_sq_dev(row, inner, mean) / static_cast<C>(inner) + eps);
     const C a = scale[c] * inv;
     const C b = bias[c] - mean * a;
     T* yr = yd + bc * inner;

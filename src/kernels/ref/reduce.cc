@@ -31,9 +31,6 @@ namespace {
 constexpr int64_t kParallelMin = 1 << 15;
 // Columns reduced together in the strided case: the accumulators stay in L1.
 constexpr int64_t kColumnBlock = 512;
-// Independent partial accumulators in a row reduction, so the compiler can
-// keep them in vector registers without reassociating floating-point sums.
-constexpr int kLanes = 16;
 
 template <class T> struct AccOf { using type = T; };
 template <> struct AccOf<Float16> { using type = float; };
@@ -81,16 +78,24 @@ struct MinOp {
   template <class A> static A apply(A a, A b) { return b < a ? b : a; }
 };
 
+// `omp simd reduction` lets GCC vectorize the floating-point sum, product,
+// max and min without -ffast-math (it may reorder the operations).
 template <class Op, class A, class In>
 A reduce_row(const In* x, int64_t n) {
-  A lanes[kLanes];
-  for (int j = 0; j < kLanes; ++j) lanes[j] = Op::template init<A>();
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) lanes[j] = Op::apply(lanes[j], load<A>(x[i + j]));
   A r = Op::template init<A>();
-  for (int j = 0; j < kLanes; ++j) r = Op::apply(r, lanes[j]);
-  for (; i < n; ++i) r = Op::apply(r, load<A>(x[i]));
+  if constexpr (std::is_same_v<Op, SumOp>) {
+#pragma omp simd reduction(+ : r)
+    for (int64_t i = 0; i < n; ++i) r += load<A>(x[i]);
+  } else if constexpr (std::is_same_v<Op, ProdOp>) {
+#pragma omp simd reduction(* : r)
+    for (int64_t i = 0; i < n; ++i) r *= load<A>(x[i]);
+  } else if constexpr (std::is_same_v<Op, MaxOp>) {
+#pragma omp simd reduction(max : r)
+    for (int64_t i = 0; i < n; ++i) r = load<A>(x[i]) > r ? load<A>(x[i]) : r;
+  } else {
+#pragma omp simd reduction(min : r)
+    for (int64_t i = 0; i < n; ++i) r = load<A>(x[i]) < r ? load<A>(x[i]) : r;
+  }
   return r;
 }
 
