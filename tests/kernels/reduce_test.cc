@@ -126,6 +126,8 @@ const std::vector<ReduceCase> kReduceCases = {
     {{5, 4, 3}, {}},            // all
     {{1, 600, 2}, {2}},         // wide output, column blocks
     {{2, 3, 4}, {-3, -1}},
+    {{40, 1100}, {1}},          // large enough for the OpenMP paths
+    {{3, 200, 70}, {1}},
 };
 
 TEST(Reduce, MatchesIndexLoopOnManyShapes) {
@@ -358,6 +360,23 @@ TEST(Softmax, LargeInputsAndWideRange) {
     for (float y : (*out)[0].tensor.span<float>()) ASSERT_TRUE(std::isfinite(y));
     EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, as_float({2, 203}, reference_softmax(xv, 2, 203, 1, log)),
                                        1e-5, 1e-7)) << "log " << log;
+  }
+}
+
+// Large enough that rows are split across the OpenMP team.
+TEST(Softmax, ParallelRowsAndColumns) {
+  const Shape shape{48, 20, 50};
+  const Tensor x = testing::random_tensor(DataType::kFloat32, shape, 21, -8, 8);
+  const std::vector<double> xv = testing::to_doubles(x);
+  for (const int64_t axis : {-1, 1}) {
+    ModelBuilder b(13);
+    add_input(b, "x", onnx::TensorProto::FLOAT, 3);
+    add_int(b.node("Softmax", {"x"}, {"y"}), "axis", axis);
+    add_output(b, "y", onnx::TensorProto::FLOAT);
+    auto out = run(b, "softmax_parallel", {{"x", x}});
+    ASSERT_TRUE(out) << out.status().message();
+    const auto expected = axis == -1 ? reference_softmax(xv, 960, 50, 1, false) : reference_softmax(xv, 48, 20, 50, false);
+    EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, as_float(shape, expected), 1e-5, 1e-7)) << "axis " << axis;
   }
 }
 
