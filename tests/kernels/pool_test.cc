@@ -205,6 +205,14 @@ TEST(Resize, BadInputsGiveErrors) {
       EXPECT_NE(out.status().message().find("Resize"), std::string::npos) << out.status().message();
     }
   }
+  {  // an absurd size: an error, not an allocation failure
+    ModelBuilder b(13);
+    b.input("x", onnx::TensorProto::FLOAT, {1, 1, 2, 2});
+    add_int64_initializer(b, "sizes", {1, 1, 2, int64_t{1} << 40});
+    b.node("Resize", {"x", "", "", "sizes"}, {"y"});
+    b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
+    EXPECT_FALSE(run_one(b, "resize_bad_sizes", testing::random_tensor(DataType::kFloat32, {1, 1, 2, 2}, 4)));
+  }
   {  // unknown mode: refused at load
     ModelBuilder b(13);
     b.input("x", onnx::TensorProto::FLOAT, {1, 1, 2, 2});
@@ -213,6 +221,25 @@ TEST(Resize, BadInputsGiveErrors) {
     b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
     EXPECT_FALSE(load(b, "resize_bad_mode"));
   }
+}
+
+// Nearest copies elements of any type exactly (int64 beyond float's range).
+TEST(Resize, NearestInt64IsExact) {
+  ModelBuilder b(13);
+  b.input("x", onnx::TensorProto::INT64, {1, 2, 3});
+  b.initializer("scales", {3}, {1, 2, 2});
+  auto* n = b.node("Resize", {"x", "", "scales"}, {"y"});
+  add_string(n, "coordinate_transformation_mode", "asymmetric");
+  add_string(n, "nearest_mode", "floor");
+  b.output("y", onnx::TensorProto::INT64, {1, 4, 6});
+  const int64_t big = (int64_t{1} << 60) + 1;
+  const Tensor x = Tensor::from_vector<int64_t>({1, 2, 3}, {big, 2, 3, 4, 5, -big});
+  auto out = run_one(b, "resize_int64", x);
+  ASSERT_TRUE(out) << out.status().message();
+  const Tensor& y = (*out)[0].tensor;
+  ASSERT_EQ(y.shape(), (Shape{1, 4, 6}));
+  for (int64_t h = 0; h < 4; ++h)
+    for (int64_t w = 0; w < 6; ++w) EXPECT_EQ(y.data<int64_t>()[h * 6 + w], x.data<int64_t>()[(h / 2) * 3 + w / 2]);
 }
 
 // --------------------------------------------------------------- Pooling
@@ -340,6 +367,16 @@ TEST(Pool, BadInputGivesErrorStatus) {
     add_ints(b.node("AveragePool", {"x"}, {"y"}), "kernel_shape", {2, 2});
     b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
     auto out = run_one(b, "pool_bad_rank", testing::random_tensor(DataType::kFloat32, {1, 1, 3}, 7));
+    EXPECT_FALSE(out);
+  }
+  {  // huge pads: an error, not an allocation failure
+    ModelBuilder b(12);
+    b.input("x", onnx::TensorProto::FLOAT, {1, 1, 4, 4});
+    auto* n = b.node("AveragePool", {"x"}, {"y"});
+    add_ints(n, "kernel_shape", {2, 2});
+    add_ints(n, "pads", {1 << 30, 1 << 30, 1 << 30, 1 << 30});
+    b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
+    auto out = run_one(b, "pool_huge_pads", testing::random_tensor(DataType::kFloat32, {1, 1, 4, 4}, 7));
     EXPECT_FALSE(out);
   }
   {  // zero stride: refused at load

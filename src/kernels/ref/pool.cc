@@ -25,6 +25,9 @@ namespace {
 
 constexpr size_t kMaxSpatial = 3;
 constexpr int64_t kParallelMin = 1 << 14;  // elements; below this threads cost more than they save
+constexpr int64_t kMaxAttr = int64_t{1} << 31;
+constexpr int64_t kMaxOutputElements = int64_t{1} << 32;
+constexpr int64_t kMaxAxisLength = int64_t{1} << 24;
 
 enum class AutoPad { kNotSet, kSameUpper, kSameLower, kValid };
 
@@ -102,6 +105,9 @@ Expected<PoolAttrs> read_pool_attrs(const KernelInfo& info, bool is_max) {
     if (a.kernel[i] < 1 || a.strides[i] < 1 || a.dilations[i] < 1)
       return info.model_error("kernel_shape, strides and dilations must be positive");
     if (a.pads[i] < 0 || a.pads[i + n] < 0) return info.model_error("pads must not be negative");
+    // Bounded so the window arithmetic cannot overflow.
+    if (std::max({a.kernel[i], a.strides[i], a.dilations[i], a.pads[i], a.pads[i + n]}) > kMaxAttr)
+      return info.model_error("kernel_shape, strides, dilations and pads must be below 2^31");
   }
   const std::string auto_pad = info.attr_string("auto_pad", "NOTSET");
   if (auto_pad == "NOTSET") a.auto_pad = AutoPad::kNotSet;
@@ -144,6 +150,9 @@ Status resolve_axis(const PoolAttrs& a, size_t i, int64_t in, AxisPlan& plan) {
       break;
     }
   }
+  // Padding can make an axis far longer than the input: refuse before
+  // sizing the per-position tables.
+  if (out > kMaxAxisLength) return invalid_argument(fmt::format("pooled axis length {} is too large", out));
   plan.in = in;
   plan.out = out;
   plan.kernel = k;
@@ -179,10 +188,14 @@ Status plan_pool(const PoolAttrs& a, const Shape& x_shape, const std::string& wh
   y_shape = {x_shape[0], x_shape[1]};
   PoolAttrs one = {.kernel = {1}, .strides = {1}, .pads = {0, 0}, .dilations = {1}};
   for (size_t j = 0; j < kMaxSpatial - n; ++j) ECOINFER_RETURN_IF_ERROR(resolve_axis(one, 0, 1, axes[j]));
+  int64_t total = std::max<int64_t>(1, x_shape[0] * x_shape[1]);
   for (size_t i = 0; i < n; ++i) {
     Status st = resolve_axis(a, i, x_shape[i + 2], axes[kMaxSpatial - n + i]);
     if (!st) return st.with_context(who);
-    y_shape.push_back(axes[kMaxSpatial - n + i].out);
+    const int64_t out = axes[kMaxSpatial - n + i].out;
+    if (out > kMaxOutputElements / total) return invalid_argument(who + ": output is too large");
+    total *= std::max<int64_t>(1, out);
+    y_shape.push_back(out);
   }
   return Status::ok();
 }

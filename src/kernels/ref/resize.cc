@@ -30,7 +30,8 @@ namespace ecoinfer::kernels {
 namespace {
 
 constexpr int64_t kParallelMin = 1 << 14;       // output elements; below this one thread is faster
-constexpr int64_t kMaxOutputElements = int64_t{1} << 36;
+constexpr int64_t kMaxOutputElements = int64_t{1} << 32;
+constexpr int64_t kMaxAxisLength = int64_t{1} << 24;
 
 enum class Mode { kNearest, kLinear, kCubic };
 enum class CoordMode { kHalfPixel, kAsymmetric, kPytorchHalfPixel, kAlignCorners, kTfHalfPixelForNn, kTfCropAndResize };
@@ -275,6 +276,8 @@ Status resolve_shape(const ResizeAttrs& a, const KernelContext& ctx, const Shape
   int64_t total = 1;
   for (size_t i = 0; i < rank; ++i) {
     if (in[i] == 0 && out[i] > 0) return invalid_argument("cannot resize an empty axis to a non-empty one");
+    // Each axis gets a tap table per output position: bound it before building it.
+    if (out[i] > kMaxAxisLength) return invalid_argument(fmt::format("output axis length {} is too large", out[i]));
     if (out[i] > 0 && total > kMaxOutputElements / out[i]) return invalid_argument("output is too large");
     total *= out[i];
   }
