@@ -1,5 +1,6 @@
 #include "onnx/tensor_proto.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -13,13 +14,34 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Refuses negative dimensions and element counts that overflow or exceed
+// what a tensor here can hold, before anything is allocated.
 Expected<Shape> shape_of(const onnx::TensorProto& p) {
+  constexpr int64_t kMaxElements = int64_t{1} << 40;
   Shape shape;
+  int64_t count = 1;
   for (int64_t d : p.dims()) {
     if (d < 0) return invalid_model(fmt::format("tensor '{}' has a negative dimension {}", p.name(), d));
+    if (d != 0 && count > kMaxElements / d)
+      return invalid_model(fmt::format("tensor '{}' is impossibly large ({} dimensions)", p.name(), p.dims_size()));
+    count *= d;
     shape.push_back(d);
   }
   return shape;
+}
+
+// How many elements the proto actually carries, in whichever field it uses;
+// -1 for external data (checked against the file instead).
+int64_t stored_element_count(const onnx::TensorProto& p, DataType dtype) {
+  if (p.data_location() == onnx::TensorProto::EXTERNAL) return -1;
+  if (p.has_raw_data()) return static_cast<int64_t>(p.raw_data().size() / std::max<size_t>(1, dtype_size(dtype)));
+  switch (dtype) {
+    case DataType::kFloat32: return p.float_data_size();
+    case DataType::kFloat64: return p.double_data_size();
+    case DataType::kInt64: return p.int64_data_size();
+    case DataType::kUInt64: case DataType::kUInt32: return p.uint64_data_size();
+    default: return p.int32_data_size();
+  }
 }
 
 // Copies `count` elements from a repeated proto field into the tensor,
@@ -130,6 +152,11 @@ Expected<Tensor> tensor_from_proto(const onnx::TensorProto& p, const fs::path& m
                                      p.name(), p.data_type() == 8 ? "string" : std::to_string(p.data_type())));
   }
   ECOINFER_ASSIGN_OR_RETURN(Shape shape, shape_of(p));
+  const int64_t stored = stored_element_count(p, dtype);
+  if (stored >= 0 && stored != shape_numel(shape)) {
+    return invalid_model(fmt::format("tensor '{}' has shape {} ({} elements) but carries {} elements of data",
+                                     p.name(), shape_to_string(shape), shape_numel(shape), stored));
+  }
   Tensor t = Tensor::zeros(dtype, std::move(shape));
   if (p.data_location() == onnx::TensorProto::EXTERNAL) {
     ECOINFER_RETURN_IF_ERROR(fill_from_external(p, model_dir, t));
