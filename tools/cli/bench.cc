@@ -4,12 +4,14 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
 #include "commands.h"
+#include "profile.h"
 #include "energy_options.h"
 
 namespace ecoinfer::cli {
@@ -22,6 +24,8 @@ struct BenchOptions {
   int warmup = 5;
   int iters = 50;
   bool json = false;
+  bool profile = false;
+  bool no_optimize = false;
   EnergyFlags energy;
 };
 
@@ -56,7 +60,7 @@ int run_bench(const BenchOptions& o) {
   auto given = parse_shape_flags(o.shapes);
   if (!given) return fail(given.status().message());
   const auto load_start = std::chrono::steady_clock::now();
-  auto session = Session::load(o.model, {.threads = o.threads});
+  auto session = Session::load(o.model, {.threads = o.threads, .optimize = !o.no_optimize});
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   if (!session) return fail(session.status().message());
   const Session& s = **session;
@@ -96,6 +100,13 @@ int run_bench(const BenchOptions& o) {
   energy_run.batch = batch;
   energy_run.model = o.model;
   if (Status w = write_emissions_row(*energy, energy_run); !w.is_ok()) return fail(w.message());
+  // Profiled runs come after the timed loop so tracing never skews latency.
+  std::optional<Profile> profile;
+  if (o.profile) {
+    auto p = profile_session(s, inputs, std::min(o.iters, 20));
+    if (!p) return fail(p.status().message());
+    profile = std::move(*p);
+  }
 
   std::string shape_text;
   for (const auto& [name, shape] : *shapes) shape_text += (shape_text.empty() ? "" : " ") + name + "=" + shape_to_string(shape);
@@ -108,6 +119,7 @@ int run_bench(const BenchOptions& o) {
         {"flops_per_run", flops}, {"gflops_per_s", static_cast<double>(flops) / st.p50 / 1e9},
         {"peak_rss_bytes", rss}, {"onednn_isa", isa}};
     energy_json(*energy, energy_run, j);
+    if (profile) j["profile"] = profile_json(*profile, 15);
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
@@ -121,6 +133,7 @@ int run_bench(const BenchOptions& o) {
              static_cast<double>(flops) / st.p50 / 1e9);
   fmt::print("peak RSS    {}\n", format_bytes(rss));
   print_energy(*energy, energy_run);
+  if (profile) print_profile(*profile, 15);
   return 0;
 }
 
@@ -138,6 +151,8 @@ void add_bench_command(CLI::App& app, CommandList& commands) {
   sub->add_option("--warmup", o->warmup, "untimed runs first (creates primitives, warms caches)")->check(CLI::PositiveNumber);
   sub->add_option("--iters", o->iters, "timed runs")->check(CLI::PositiveNumber);
   sub->add_flag("--json", o->json, "print one JSON object");
+  sub->add_flag("--profile", o->profile, "also print time per op type and per node (top 15, share of total)");
+  sub->add_flag("--no-optimize", o->no_optimize, "run the graph as written, without graph optimizations");
   add_energy_flags(sub, o->energy);
   commands.emplace_back(sub, [o] { return run_bench(*o); });
 }
