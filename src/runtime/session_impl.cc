@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "onnx/model_loader.h"
+#include "passes/pass.h"
 #include "runtime/input_check.h"
 
 namespace ecoinfer {
@@ -31,6 +32,10 @@ int resolve_thread_count(int threads) { return threads > 0 ? threads : omp_get_n
 Expected<std::unique_ptr<Session>> Session::load(const std::filesystem::path& model, const SessionOptions& options) {
   if (options.threads < 0) return invalid_argument(fmt::format("threads must be 0 (all cores) or more, got {}", options.threads));
   ECOINFER_ASSIGN_OR_RETURN(ir::Graph graph, onnx_import::load_model(model));
+  if (options.optimize) {
+    auto report = passes::optimize(graph);
+    if (!report) return report.status().with_context(model.string());
+  }
   auto session = runtime::SessionImpl::create(std::move(graph), options);
   if (!session) return session.status().with_context(model.string());
   return session;

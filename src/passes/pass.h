@@ -1,0 +1,53 @@
+// Graph optimization passes, after ONNX Runtime's shape: one pass per file,
+// each a small rewrite (target op types, a cheap match, apply); a pattern
+// that does not match is not an error. The full order is listed once, in
+// pipeline.cc.
+//
+// Fused nodes keep their ONNX op type (Conv, ConvTranspose, MatMul, Gemm) and
+// carry the fused work in internal attributes, so the kernel that runs them
+// is the one that already knows the op:
+//
+//   "_ecoinfer.post_ops" (STRINGS), applied in order to the op's output
+//   after its bias, each entry one of
+//     "eltwise:<alg>:<alpha>:<beta>"  alg: relu (alpha = negative slope),
+//          clip (alpha = min, beta = max), hardsigmoid (ONNX alpha, beta),
+//          hardswish, sigmoid, swish (x * sigmoid(alpha * x)), tanh,
+//          gelu_erf, gelu_tanh, linear (alpha * x + beta), elu (alpha)
+//     "binary:<add|sub|mul|div|max|min>:<input index>"  the node's input at
+//          that index (appended by the pass), broadcast numpy-style to the
+//          output shape (a residual tensor, a per-channel scale...)
+//
+// Internal ops that have no ONNX equivalent live in the domain
+// "com.ecoinfer" (see src/ir/op_table.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ecoinfer/status.h"
+#include "ir/graph.h"
+
+namespace ecoinfer::passes {
+
+inline constexpr const char* kPostOpsAttribute = "_ecoinfer.post_ops";
+inline constexpr const char* kInternalDomain = "com.ecoinfer";
+
+struct Pass {
+  const char* name;
+  // Rewrites the graph in place; returns the number of rewrites made.
+  Expected<int> (*apply)(ir::Graph& graph);
+};
+
+struct PassReport {
+  std::string name;
+  int rewrites = 0;
+};
+
+// Every pass, in the order they run.
+const std::vector<Pass>& optimization_pipeline();
+
+// Runs the pipeline; the graph stays valid (topologically sorted, producers
+// set) after every pass.
+Expected<std::vector<PassReport>> optimize(ir::Graph& graph);
+
+}  // namespace ecoinfer::passes

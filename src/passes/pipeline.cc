@@ -1,0 +1,27 @@
+// The optimization pipeline: every pass, in the order it runs. Passes that
+// simplify the graph come first so the fusions see the plain patterns.
+#include <fmt/format.h>
+
+#include "passes/pass.h"
+#include "passes/passes.h"
+
+namespace ecoinfer::passes {
+
+const std::vector<Pass>& optimization_pipeline() {
+  static const std::vector<Pass> pipeline = {
+      {"remove_dead_nodes", &remove_dead_nodes_pass},
+  };
+  return pipeline;
+}
+
+Expected<std::vector<PassReport>> optimize(ir::Graph& graph) {
+  std::vector<PassReport> reports;
+  for (const Pass& pass : optimization_pipeline()) {
+    Expected<int> rewrites = pass.apply(graph);
+    if (!rewrites) return rewrites.status().with_context(fmt::format("optimization pass {}", pass.name));
+    reports.push_back({pass.name, *rewrites});
+  }
+  return reports;
+}
+
+}  // namespace ecoinfer::passes
