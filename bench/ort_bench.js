@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// ort_bench.js: the ONNX Runtime side of bench/compare-ort. Loads one model in
+// onnxruntime-node (CPU execution provider), warms up, times K runs and prints
+// one JSON object:
+//   {"p50_ms", "mean_ms", "min_ms", "load_seconds", "peak_rss_bytes",
+//    "baseline_rss_bytes", "threads", "iters", "warmup", "ort_version", ...}
+// peak_rss_bytes is process.resourceUsage().maxRSS (KiB) * 1024 at the end:
+// the whole node process. baseline_rss_bytes is the same figure taken after
+// node and the onnxruntime binding are loaded but before the model is, so
+// peak_rss_bytes - baseline_rss_bytes approximates what the model costs.
+//
+//   node bench/ort_bench.js models/m.onnx --shape x=1x3x48x320 --threads 1 --warmup 5 --iters 20
+//
+// Inputs are random float32 in [-1, 1) (same shape and dtype as ecoinfer bench
+// uses; the values do not matter for these models' timing).
+'use strict';
+
+const path = require('path');
+
+function usage(why) {
+  process.stderr.write(`ort_bench: ${why}\n` +
+    'usage: node bench/ort_bench.js MODEL --shape NAME=DxDx.. [--shape ...] [--threads N] [--warmup W] [--iters K]\n');
+  process.exit(1);
+}
+
+function parseArgs(argv) {
+  const o = { model: null, shapes: {}, threads: 1, warmup: 5, iters: 20 };
+  for (let i = 0; i < argv.length; ++i) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`missing value after ${a}`);
+      return argv[++i];
+    };
+    if (a === '--shape') {
+      const [name, dims] = value().split('=');
+      if (!name || !dims) usage('--shape wants NAME=DIMS, e.g. x=1x3x48x320');
+      o.shapes[name] = dims.split('x').map(Number);
+      if (o.shapes[name].some((d) => !Number.isInteger(d) || d <= 0)) usage(`bad dimensions in --shape ${name}=${dims}`);
+    } else if (a === '--threads') o.threads = Number(value());
+    else if (a === '--warmup') o.warmup = Number(value());
+    else if (a === '--iters') o.iters = Number(value());
+    else if (a.startsWith('-')) usage(`unknown option ${a}`);
+    else if (o.model === null) o.model = a;
+    else usage(`unexpected argument ${a}`);
+  }
+  if (!o.model) usage('missing MODEL');
+  if (!(o.threads >= 1 && o.warmup >= 1 && o.iters >= 1)) usage('--threads, --warmup and --iters must be >= 1');
+  return o;
+}
+
+function loadOrt() {
+  // The oracle lives in the project's node_modules (scripts/setup.sh), never
+  // in ecoinfer itself; look there first, then the usual resolution.
+  const candidates = [path.join(__dirname, '..', 'node_modules', 'onnxruntime-node'), 'onnxruntime-node'];
+  for (const c of candidates) {
+    try {
+      return require(c);
+    } catch (e) {
+      if (e.code !== 'MODULE_NOT_FOUND') throw e;
+    }
+  }
+  usage('onnxruntime-node is not installed: run scripts/setup.sh');
+}
+
+function randomTensor(ort, dims) {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let s = 42;  // small LCG: deterministic, no dependency
+  for (let i = 0; i < n; ++i) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    data[i] = s / 2147483648 - 1;
+  }
+  return new ort.Tensor('float32', data, dims);
+}
+
+function median(sorted) {
+  return sorted[Math.max(0, Math.ceil(sorted.length / 2) - 1)];  // nearest rank, as ecoinfer bench
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const ort = loadOrt();
+  const baselineRss = process.resourceUsage().maxRSS * 1024;
+
+  const t0 = process.hrtime.bigint();
+  const session = await ort.InferenceSession.create(o.model, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: o.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  const loadSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+
+  const feeds = {};
+  for (const name of session.inputNames) {
+    if (!o.shapes[name]) usage(`input '${name}' needs --shape ${name}=DIMS`);
+    feeds[name] = randomTensor(ort, o.shapes[name]);
+  }
+  for (let i = 0; i < o.warmup; ++i) await session.run(feeds);
+  const samples = [];
+  for (let i = 0; i < o.iters; ++i) {
+    const start = process.hrtime.bigint();
+    await session.run(feeds);
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  const sorted = samples.slice().sort((a, b) => a - b);
+  const result = {
+    engine: 'onnxruntime-node',
+    ort_version: (ort.env && ort.env.versions && ort.env.versions.common) || require('onnxruntime-node/package.json').version,
+    model: o.model,
+    shapes: Object.entries(o.shapes).map(([k, v]) => `${k}=${v.join('x')}`).join(' '),
+    threads: o.threads,
+    warmup: o.warmup,
+    iters: o.iters,
+    load_seconds: loadSeconds,
+    p50_ms: median(sorted),
+    mean_ms: samples.reduce((a, b) => a + b, 0) / samples.length,
+    min_ms: sorted[0],
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+    baseline_rss_bytes: baselineRss,
+  };
+  await session.release();
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`ort_bench: ${e && e.message ? e.message : e}\n`);
+  process.exit(1);
+});
