@@ -106,6 +106,12 @@ class Tensor {
   Tensor clone() const;
   size_t capacity_bytes() const { return capacity_; }
 
+  // A region of `capacity` bytes at `offset` inside `arena`'s buffer, with no
+  // type or shape yet. resize() keeps such a region whenever it is large
+  // enough, even though the arena is shared: the memory planner guarantees
+  // no two live values overlap. Used by the runtime's memory plan.
+  static Tensor arena_region(const Tensor& arena, size_t offset, size_t capacity);
+
  private:
   void check_type(DataType requested) const;
 
@@ -113,6 +119,7 @@ class Tensor {
   Shape shape_;
   std::shared_ptr<std::byte[]> buffer_;
   size_t capacity_ = 0;
+  bool arena_region_ = false;
 };
 
 template <class T>

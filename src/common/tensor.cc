@@ -84,14 +84,24 @@ void Tensor::resize(DataType dtype, Shape shape) {
   dtype_ = dtype;
   shape_ = std::move(shape);
   const size_t need = nbytes();
-  if (buffer_ && capacity_ >= need && buffer_.use_count() == 1) return;
+  if (buffer_ && capacity_ >= need && (arena_region_ || buffer_.use_count() == 1)) return;
   capacity_ = need;
   buffer_ = allocate(need);
+  arena_region_ = false;
+}
+
+Tensor Tensor::arena_region(const Tensor& arena, size_t offset, size_t capacity) {
+  Tensor t;
+  t.buffer_ = std::shared_ptr<std::byte[]>(arena.buffer_, arena.buffer_.get() + offset);
+  t.capacity_ = capacity;
+  t.arena_region_ = true;
+  return t;
 }
 
 Tensor Tensor::reshaped(Shape shape) const {
   Tensor t = *this;
   t.shape_ = std::move(shape);
+  t.arena_region_ = false;  // a view for reading; never resized in place
   return t;
 }
 

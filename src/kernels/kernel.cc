@@ -1,6 +1,7 @@
 #include "kernels/kernel.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include <fmt/format.h>
@@ -56,7 +57,14 @@ Tensor* KernelContext::output(size_t i, DataType dtype, Shape shape) {
   return t;
 }
 
-void KernelContext::alias_output(size_t i, const Tensor& value) { *outputs_[i] = value; }
+void KernelContext::alias_output(size_t i, const Tensor& value) {
+  if (may_alias_ == nullptr || (*may_alias_)[i]) {
+    *outputs_[i] = value.reshaped(value.shape());  // a read view: never resized in place
+    return;
+  }
+  Tensor* out = output(i, value.dtype(), value.shape());
+  if (value.nbytes()) std::memcpy(out->raw_data(), value.raw_data(), value.nbytes());
+}
 
 namespace {
 const std::map<std::string, KernelFactory>& registry() {

@@ -65,8 +65,9 @@ class KernelInfo {
 // What a kernel sees when it runs.
 class KernelContext {
  public:
-  KernelContext(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs, int threads)
-      : inputs_(inputs), outputs_(outputs), threads_(threads) {}
+  KernelContext(const std::vector<const Tensor*>& inputs, std::vector<Tensor*>& outputs, int threads,
+                const std::vector<bool>* may_alias = nullptr)
+      : inputs_(inputs), outputs_(outputs), threads_(threads), may_alias_(may_alias) {}
 
   size_t input_count() const { return inputs_.size(); }
   // nullptr for an omitted optional input.
@@ -77,7 +78,9 @@ class KernelContext {
   // valid tensor, even for an output the graph does not use.
   Tensor* output(size_t i, DataType dtype, Shape shape);
   // Makes output i share `value`'s buffer (no copy): for Reshape, Identity,
-  // Squeeze and the like. `value` must not be written afterwards.
+  // Squeeze and the like. `value` must not be written afterwards. When the
+  // memory plan gave this output its own region (it did not alias when the
+  // plan was made), the data is copied there instead, so the plan holds.
   void alias_output(size_t i, const Tensor& value);
   int threads() const { return threads_; }
 
@@ -85,6 +88,7 @@ class KernelContext {
   const std::vector<const Tensor*>& inputs_;
   std::vector<Tensor*>& outputs_;
   int threads_;
+  const std::vector<bool>* may_alias_;  // per output; nullptr: every output may alias
 };
 
 class Kernel {

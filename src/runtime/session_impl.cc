@@ -52,6 +52,11 @@ Expected<std::unique_ptr<Session>> SessionImpl::create(ir::Graph graph, const Se
   for (ir::ValueId v : s->graph_.inputs) s->inputs_.push_back(s->graph_.values[static_cast<size_t>(v)].info);
   for (ir::ValueId v : s->graph_.outputs) s->outputs_.push_back(s->graph_.values[static_cast<size_t>(v)].info);
   s->summarize();
+  s->last_reader_.assign(s->graph_.values.size(), -1);
+  for (size_t i = 0; i < s->graph_.nodes.size(); ++i)
+    for (ir::ValueId v : s->graph_.nodes[i].inputs)
+      if (v != ir::kNoValue) s->last_reader_[static_cast<size_t>(v)] = static_cast<int>(i);
+  for (ir::ValueId v : s->graph_.outputs) s->last_reader_[static_cast<size_t>(v)] = static_cast<int>(s->graph_.nodes.size());
   return std::unique_ptr<Session>(std::move(s));
 }
 
@@ -143,7 +148,8 @@ Status SessionImpl::bind_inputs(const std::vector<NamedTensor>& given, RunContex
   return Status::ok();
 }
 
-Status SessionImpl::execute_node(size_t index, RunContext& ctx, std::vector<NodeTrace>* trace) const {
+Status SessionImpl::execute_node(size_t index, RunContext& ctx, const MemoryPlan* plan,
+                                 std::vector<ValueUse>* record, std::vector<NodeTrace>* trace) const {
   const ir::Node& node = graph_.nodes[index];
   std::vector<const Tensor*> in;
   in.reserve(node.inputs.size());
@@ -154,7 +160,11 @@ Status SessionImpl::execute_node(size_t index, RunContext& ctx, std::vector<Node
     const ir::ValueId v = node.outputs[o];
     out.push_back(v == ir::kNoValue ? &ctx.unused_outputs[index][o] : &ctx.values[static_cast<size_t>(v)]);
   }
-  kernels::KernelContext kctx(in, out, threads_);
+  std::vector<bool> may_alias;
+  if (plan != nullptr) {
+    for (ir::ValueId v : node.outputs) may_alias.push_back(v != ir::kNoValue && plan->is_alias[static_cast<size_t>(v)]);
+  }
+  kernels::KernelContext kctx(in, out, threads_, plan != nullptr ? &may_alias : nullptr);
   const auto start = std::chrono::steady_clock::now();
   Status status;
   try {
@@ -163,11 +173,31 @@ Status SessionImpl::execute_node(size_t index, RunContext& ctx, std::vector<Node
     status = internal_error(e.what());
   }
   if (!status.is_ok()) return status.with_context(node.describe());
-  // An output that shares an input's buffer is an alias (see alias_output).
+  // An output whose bytes lie inside an input's buffer is an alias (see
+  // alias_output); the memory plan must know, and the slot is dropped after
+  // the run so the producer owns its buffer again.
   for (size_t o = 0; o < out.size(); ++o) {
-    for (const Tensor* i : in) {
-      if (i != nullptr && i->raw_data() == out[o]->raw_data() && out[o]->nbytes() > 0 && node.outputs[o] != ir::kNoValue)
-        ctx.aliased.push_back(node.outputs[o]);
+    const ir::ValueId ov = node.outputs[o];
+    if (ov == ir::kNoValue || out[o]->nbytes() == 0) continue;
+    const auto* ob = static_cast<const std::byte*>(out[o]->raw_data());
+    for (size_t k = 0; k < in.size(); ++k) {
+      if (in[k] == nullptr || in[k]->nbytes() == 0) continue;
+      const auto* ib = static_cast<const std::byte*>(in[k]->raw_data());
+      if (ob >= ib && ob < ib + in[k]->nbytes()) {
+        ctx.aliased.push_back(ov);
+        if (record != nullptr) (*record)[static_cast<size_t>(ov)].alias_of = node.inputs[k];
+        break;
+      }
+    }
+    if (record != nullptr) (*record)[static_cast<size_t>(ov)].bytes = out[o]->nbytes();
+  }
+  // While recording, free what no later node reads: the first run of a
+  // shape already peaks lower than keeping everything.
+  if (record != nullptr) {
+    for (ir::ValueId v : node.inputs) {
+      if (v != ir::kNoValue && last_reader_[static_cast<size_t>(v)] == static_cast<int>(index) &&
+          graph_.values[static_cast<size_t>(v)].producer >= 0)
+        ctx.values[static_cast<size_t>(v)] = Tensor();
     }
   }
   if (trace != nullptr) {
@@ -193,14 +223,63 @@ Expected<std::vector<NamedTensor>> SessionImpl::run(const std::vector<NamedTenso
   } releaser{this, &ctx};
   ECOINFER_RETURN_IF_ERROR(bind_inputs(inputs, *ctx));
   if (trace != nullptr) trace->clear();
-  for (size_t i = 0; i < graph_.nodes.size(); ++i) ECOINFER_RETURN_IF_ERROR(execute_node(i, *ctx, trace));
+  std::vector<Shape> key = plan_key(*ctx);
+  auto found = ctx->plans.find(key);
+  const MemoryPlan* plan = found == ctx->plans.end() ? nullptr : &found->second;
+  std::vector<ValueUse> record;
+  if (plan != nullptr) {
+    bind_plan(*plan, *ctx);
+  } else {
+    // First run of this shape: fresh buffers, sizes and aliases recorded.
+    for (const ir::Value& v : graph_.values)
+      if (v.producer >= 0) ctx->values[static_cast<size_t>(&v - graph_.values.data())] = Tensor();
+    record.resize(graph_.values.size());
+  }
+  for (size_t i = 0; i < graph_.nodes.size(); ++i)
+    ECOINFER_RETURN_IF_ERROR(execute_node(i, *ctx, plan, plan ? nullptr : &record, trace));
   std::vector<NamedTensor> result;
   result.reserve(graph_.outputs.size());
   for (ir::ValueId v : graph_.outputs) {
     // A copy: the context's buffers are reused by the next run.
     result.push_back({graph_.name_of(v), ctx->values[static_cast<size_t>(v)].clone()});
   }
+  if (plan == nullptr) learn_plan(std::move(key), std::move(record), *ctx);
   return result;
+}
+
+std::vector<Shape> SessionImpl::plan_key(const RunContext& ctx) const {
+  std::vector<Shape> key;
+  for (ir::ValueId v : graph_.inputs) {
+    const Tensor& t = ctx.values[static_cast<size_t>(v)];
+    key.push_back(t.shape());
+    key.back().push_back(static_cast<int64_t>(t.dtype()));
+  }
+  return key;
+}
+
+void SessionImpl::bind_plan(const MemoryPlan& plan, RunContext& ctx) const {
+  for (size_t v = 0; v < graph_.values.size(); ++v) {
+    if (graph_.values[v].producer < 0) continue;
+    ctx.values[v] = plan.offsets[v] >= 0
+                        ? Tensor::arena_region(ctx.arena, static_cast<size_t>(plan.offsets[v]), plan.sizes[v])
+                        : Tensor();
+  }
+}
+
+void SessionImpl::learn_plan(std::vector<Shape> key, std::vector<ValueUse> uses, RunContext& ctx) const {
+  // Shapes vary (OCR line widths): keep a bounded number of plans.
+  constexpr size_t kMaxPlans = 16;
+  if (ctx.plans.size() >= kMaxPlans) ctx.plans.clear();
+  MemoryPlan plan = plan_memory(graph_, std::move(uses));
+  // Release the recorded run's buffers and the old arena before taking the
+  // new one, so peak memory is one arena, not two.
+  for (const ir::Value& v : graph_.values)
+    if (v.producer >= 0) ctx.values[static_cast<size_t>(&v - graph_.values.data())] = Tensor();
+  if (plan.arena_bytes > ctx.arena.capacity_bytes()) {
+    ctx.arena = Tensor();
+    ctx.arena = Tensor::zeros(DataType::kUInt8, {static_cast<int64_t>(plan.arena_bytes)});
+  }
+  ctx.plans.emplace(std::move(key), std::move(plan));
 }
 
 }  // namespace runtime

@@ -3,6 +3,7 @@
 // not share buffers and repeated runs of one shape reuse them.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -10,14 +11,19 @@
 #include "ecoinfer/session.h"
 #include "ir/graph.h"
 #include "kernels/kernel.h"
+#include "runtime/memory_plan.h"
 
 namespace ecoinfer::runtime {
 
-// Working memory of one run: a tensor slot per graph value.
+// Working memory of one run: a tensor slot per graph value, and the memory
+// plans learned for the input shapes seen so far, sharing one arena (a
+// context runs one call at a time).
 struct RunContext {
   std::vector<Tensor> values;
   std::vector<std::vector<Tensor>> unused_outputs;  // per node, for outputs the graph drops
   std::vector<ir::ValueId> aliased;                 // slots that share another slot's buffer
+  std::map<std::vector<Shape>, MemoryPlan> plans;   // by input shapes (+ types)
+  Tensor arena;
 };
 
 class SessionImpl final : public Session {
@@ -36,7 +42,11 @@ class SessionImpl final : public Session {
   Status create_kernels();
   void summarize();
   Status bind_inputs(const std::vector<NamedTensor>& given, RunContext& ctx) const;
-  Status execute_node(size_t index, RunContext& ctx, std::vector<NodeTrace>* trace) const;
+  Status execute_node(size_t index, RunContext& ctx, const MemoryPlan* plan, std::vector<ValueUse>* record,
+                      std::vector<NodeTrace>* trace) const;
+  std::vector<Shape> plan_key(const RunContext& ctx) const;
+  void bind_plan(const MemoryPlan& plan, RunContext& ctx) const;
+  void learn_plan(std::vector<Shape> key, std::vector<ValueUse> uses, RunContext& ctx) const;
   std::unique_ptr<RunContext> acquire_context() const;
   void release_context(std::unique_ptr<RunContext> ctx) const;
 
@@ -47,6 +57,7 @@ class SessionImpl final : public Session {
   std::vector<ValueDescription> inputs_;
   std::vector<ValueDescription> outputs_;
   ModelSummary summary_;
+  std::vector<int> last_reader_;  // per value: the last node that reads it (-1: none)
   mutable std::mutex pool_mutex_;
   mutable std::vector<std::unique_ptr<RunContext>> idle_contexts_;
 };
