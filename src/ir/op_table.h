@@ -31,3 +31,10 @@
   X(InstanceNormalization)                                                     \
   /* src/kernels/ref/pool.cc, resize.cc */                                     \
   X(MaxPool) X(AveragePool) X(GlobalAveragePool) X(GlobalMaxPool) X(Resize)
+
+// Internal ops, in the domain "com.ecoinfer" only (src/passes/ creates them;
+// a user model cannot reach them from the default domain). Same factory
+// naming: `create_<OpType>`.
+#define ECOINFER_INTERNAL_OPS(X)                                               \
+  /* src/kernels/ref/fused_elementwise.cc */                                   \
+  X(FusedElementwise)

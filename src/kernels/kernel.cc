@@ -66,7 +66,22 @@ void KernelContext::alias_output(size_t i, const Tensor& value) {
   if (value.nbytes()) std::memcpy(out->raw_data(), value.raw_data(), value.nbytes());
 }
 
+#define ECOINFER_DECLARE_INTERNAL_FACTORY(op) \
+  Expected<std::unique_ptr<Kernel>> create_##op(const KernelInfo& info);
+ECOINFER_INTERNAL_OPS(ECOINFER_DECLARE_INTERNAL_FACTORY)
+#undef ECOINFER_DECLARE_INTERNAL_FACTORY
+
 namespace {
+// Ops the graph passes create, in the domain "com.ecoinfer" only.
+const std::map<std::string, KernelFactory>& internal_registry() {
+  static const std::map<std::string, KernelFactory> table = {
+#define ECOINFER_REGISTER(op) {#op, &create_##op},
+      ECOINFER_INTERNAL_OPS(ECOINFER_REGISTER)
+#undef ECOINFER_REGISTER
+  };
+  return table;
+}
+
 const std::map<std::string, KernelFactory>& registry() {
   static const std::map<std::string, KernelFactory> table = {
 #define ECOINFER_REGISTER(op) {#op, &create_##op},
@@ -78,6 +93,10 @@ const std::map<std::string, KernelFactory>& registry() {
 }  // namespace
 
 KernelFactory find_kernel_factory(const std::string& domain, const std::string& op_type) {
+  if (domain == "com.ecoinfer") {
+    auto it = internal_registry().find(op_type);
+    return it == internal_registry().end() ? nullptr : it->second;
+  }
   if (!domain.empty() && domain != "ai.onnx") return nullptr;
   auto it = registry().find(op_type);
   return it == registry().end() ? nullptr : it->second;

@@ -7,5 +7,13 @@
 namespace ecoinfer::passes {
 
 Expected<int> remove_dead_nodes_pass(ir::Graph& g);
+// Graph simplifications and pattern recognitions (graph side).
+Expected<int> remove_identity_pass(ir::Graph& g);
+Expected<int> constant_folding_pass(ir::Graph& g);
+Expected<int> fold_batchnorm_pass(ir::Graph& g);
+Expected<int> fold_scale_shift_pass(ir::Graph& g);
+Expected<int> fuse_layernorm_pass(ir::Graph& g);
+Expected<int> fuse_gelu_pass(ir::Graph& g);
+Expected<int> fuse_elementwise_pass(ir::Graph& g);
 
 }  // namespace ecoinfer::passes

@@ -9,6 +9,14 @@ namespace ecoinfer::passes {
 
 const std::vector<Pass>& optimization_pipeline() {
   static const std::vector<Pass> pipeline = {
+      {"remove_identity", &remove_identity_pass},
+      {"constant_folding", &constant_folding_pass},
+      {"fold_batchnorm", &fold_batchnorm_pass},
+      {"fold_scale_shift", &fold_scale_shift_pass},
+      {"fuse_layernorm", &fuse_layernorm_pass},
+      {"fuse_gelu", &fuse_gelu_pass},
+      // (conv/matmul post-op fusions go here, before the element-wise chains)
+      {"fuse_elementwise", &fuse_elementwise_pass},
       {"remove_dead_nodes", &remove_dead_nodes_pass},
   };
   return pipeline;
