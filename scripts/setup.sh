@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libfmt-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-testdata                  # ONNX backend node tests (conformance)
+  libopencv-imgproc-dev libopencv-imgcodecs-dev   # OCR app: image decode and geometry
 )
 
 missing=()
