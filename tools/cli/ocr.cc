@@ -61,12 +61,18 @@ nlohmann::json profile_json(const StageTimes& t, int images) {
   j["method"] = "wall time per stage (steady clock), summed over all images; model loading excluded";
   j["images"] = images;
   j["total_seconds"] = t.total();
+  size_t top = 0;
   for (size_t i = 0; i < ocr::kStageCount; ++i) {
     const double s = t.seconds[i];
+    if (s > t.seconds[top]) top = i;
     j["stages"].push_back({{"stage", ocr::stage_name(static_cast<Stage>(i))},
                            {"seconds", s},
                            {"share", t.total() > 0 ? s / t.total() : 0.0}});
   }
+  const double share = t.total() > 0 ? t.seconds[top] / t.total() : 0.0;
+  j["bottleneck"] = {{"stage", ocr::stage_name(static_cast<Stage>(top))},
+                     {"share", share},
+                     {"max_speedup_from_other_stages", share > 0 ? 1.0 / share : 0.0}};
   return j;
 }
 
