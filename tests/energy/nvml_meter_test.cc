@@ -48,7 +48,9 @@ int nvmlDeviceGetTotalEnergyConsumption(void* d, unsigned long long* mj) {
 
 // Builds the fake library; empty when no compiler is available.
 std::string build_fake_nvml() {
-  const auto dir = testing::temp_dir("fake_nvml");
+  // One folder per test: ctest runs the tests of this file in parallel.
+  const auto dir = testing::temp_dir(std::string("fake_nvml_") +
+                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::ofstream(dir / "fake_nvml.c") << kFakeNvml;
   const std::string lib = (dir / "libfake-nvml.so").string();
   const std::string cmd = "cc -shared -fPIC -o " + lib + " " + (dir / "fake_nvml.c").string() + " 2>/dev/null";
