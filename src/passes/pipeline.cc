@@ -15,9 +15,12 @@ const std::vector<Pass>& optimization_pipeline() {
       {"fold_scale_shift", &fold_scale_shift_pass},
       {"fuse_layernorm", &fuse_layernorm_pass},
       {"fuse_gelu", &fuse_gelu_pass},
-      // (conv/matmul post-op fusions go here, before the element-wise chains)
+      {"fuse_conv_activation", &fuse_conv_activation_pass},
+      {"fuse_conv_residual", &fuse_conv_residual_pass},
       {"fuse_elementwise", &fuse_elementwise_pass},
       {"remove_dead_nodes", &remove_dead_nodes_pass},
+      // Last: it marks tensors by who reads them, which no pass may change after.
+      {"channels_last_convs", &channels_last_convs_pass},
   };
   return pipeline;
 }

@@ -1,5 +1,6 @@
 // Conv and ConvTranspose through oneDNN's convolution and deconvolution
-// primitives, float32.
+// primitives, float32, with the fused post-ops of "_ecoinfer.post_ops"
+// (passes/pass.h) applied inside the primitive.
 //
 // Lifecycle (XNNPACK's): the factory reads the attributes and keeps the
 // constant weights and bias; the first run of an input shape resolves the
@@ -7,17 +8,34 @@
 // for the weights so oneDNN picks its fastest blocked layout, and reorders
 // the constant weights into that layout once (PackedWeights shares a packed
 // copy between shapes that choose the same layout). Later runs of the shape
-// only look the plan up and execute. Source and destination stay plain
-// (NCHW); weights given at run time use their plain layout directly.
+// only look the plan up and execute.
+//
+// Layouts: on plain NCHW data oneDNN only has its im2col + GEMM
+// convolution, 10-40x slower than its direct kernels for depthwise and 3x3
+// convolutions, which take channels-last (NHWC) or 16-channel-blocked data.
+// The primitive's layout is chosen per shape (preferred_layout): blocked
+// between plain tensors, channels-last next to a channels-last tensor,
+// plain for a post-op-free 1x1 convolution (a plain GEMM, as fast). A tensor
+// whose layout differs from the primitive's is reordered through the
+// thread's workspace: the input before, the output after. The
+// channels_last_convs pass removes most of these copies: it marks tensors
+// that only flow between convolutions, which then stay channels-last in
+// memory (passes/post_ops.h: kChannelsLastInputs, kChannelsLastOutput).
+// A ConvTranspose whose kernel equals its stride runs as a matmul plus an
+// interleave (pixel_deconv.h); other ConvTransposes use oneDNN's plain
+// deconvolution.
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "kernels/cpu/fused_post_ops.h"
 #include "kernels/cpu/onednn_context.h"
+#include "kernels/cpu/pixel_deconv.h"
 #include "kernels/cpu/primitive_cache.h"
 #include "kernels/kernel.h"
 
@@ -40,20 +58,64 @@ struct Geometry {
   Dims kernel, strides, dilations, pad_begin, pad_end, out, output_padding;
 };
 
+// A tensor the primitive takes in another layout than the tensor's own: it
+// is reordered through the thread workspace (before the primitive for an
+// input, after it for the output). Without a reorder the primitive reads
+// or writes the tensor in place.
+struct Staged {
+  memory::desc tensor;      // the tensor's own layout
+  memory::desc primitive;   // the layout the primitive takes
+  dnnl::primitive reorder;  // unset: none needed
+  memory::desc reorder_scratchpad;
+  size_t offset = 0;        // of the staged copy in the workspace
+
+  bool staged() const { return static_cast<bool>(reorder); }
+};
+
 // What one input shape needs at run time.
 struct ConvPlan {
   dnnl::primitive primitive;
-  memory::desc src, weights, bias, dst, scratchpad;
+  memory::desc weights, bias, scratchpad;
   memory packed_weights;  // set when the weights are constant
+  Staged src, dst;
+  std::vector<Staged> binary;          // per binary post-op operand
+  std::vector<int> binary_positions;   // their indices in the post-op chain
+  std::vector<std::pair<int, memory>> constant_args;  // scalars the post-op chain reads
+  size_t workspace_bytes = 0;
   Shape out_shape;
+  // Run image by image (see ConvKernel::make_plan): how many, and each
+  // tensor's elements per image (0: one slice for every image).
+  int64_t images = 1;
+  int64_t src_image = 0, dst_image = 0;
+  std::vector<int64_t> operand_image;
+  std::string impl;  // oneDNN's implementation name
+  std::optional<onednn::PixelDeconvPlan> pixel;  // a ConvTranspose run as matmul + interleave
 };
 
 int64_t at_or(const std::vector<int64_t>& v, size_t i, int64_t fallback) { return i < v.size() ? v[i] : fallback; }
 
+// How a primitive lays out its source and destination.
+enum class Layout { kPlain, kChannelsLast, kBlocked16 };
+
+// How the tensors around one convolution are laid out in memory.
+struct ConvLayouts {
+  bool src_channels_last = false;
+  bool dst_channels_last = false;
+  std::vector<bool> binary_channels_last;  // per binary post-op operand
+};
+
+// The shapes one primitive is built for: the whole batch, or one image.
+struct PlanShapes {
+  Shape x, out;
+  std::vector<Dims> operands;  // right-aligned to out's rank
+};
+
 class ConvKernel final : public Kernel {
  public:
-  ConvKernel(const KernelInfo& info, ConvAttrs attrs, bool transposed)
-      : who_(info.node().describe()), attrs_(std::move(attrs)), transposed_(transposed), has_bias_(info.has_input(2)) {
+  ConvKernel(const KernelInfo& info, ConvAttrs attrs, bool transposed, onednn::FusedPostOps post_ops,
+             ConvLayouts layouts)
+      : who_(info.node().describe()), attrs_(std::move(attrs)), transposed_(transposed), has_bias_(info.has_input(2)),
+        post_ops_(std::move(post_ops)), layouts_(std::move(layouts)) {
     if (const Tensor* w = info.constant_input(1); w && w->dtype() == DataType::kFloat32) const_weights_ = *w;
   }
 
@@ -67,21 +129,36 @@ class ConvKernel final : public Kernel {
       return unimplemented(fmt::format("{}: only float32 is supported (X is {}, W is {})", who_,
                                        dtype_name(x->dtype()), dtype_name(w->dtype())));
     }
+    std::vector<const Tensor*> operands;
+    std::vector<const Shape*> key_shapes = {&x->shape(), &w->shape()};
+    for (int i : post_ops_.binary_inputs()) {
+      const Tensor* t = ctx.input(static_cast<size_t>(i));
+      if (t == nullptr || t->dtype() != DataType::kFloat32) {
+        return unimplemented(fmt::format("{}: fused operand (input {}) must be float32", who_, i));
+      }
+      operands.push_back(t);
+      key_shapes.push_back(&t->shape());
+    }
     ECOINFER_RETURN_IF_ERROR(validate(*x, *w, b));
-    const onednn::ShapeKey key = onednn::shape_key({&x->shape(), &w->shape()});
+    const onednn::ShapeKey key = onednn::shape_key(key_shapes);
     return onednn::guard(who_, [&]() -> Status {
-      auto plan = cache_.get(key, [&]() { return make_plan(*x, *w); });
+      auto plan = cache_.get(key, [&]() { return make_plan(*x, *w, operands); });
       if (!plan) return plan.status();
-      return run(**plan, *x, *w, b, ctx);
+      return run(**plan, *x, *w, b, operands, ctx);
     });
   }
 
  private:
   Status validate(const Tensor& x, const Tensor& w, const Tensor* b) const;
   Expected<Geometry> geometry(const Tensor& x, const Tensor& w) const;
-  Expected<std::shared_ptr<const ConvPlan>> make_plan(const Tensor& x, const Tensor& w) const;
+  Expected<std::shared_ptr<const ConvPlan>> make_plan(const Tensor& x, const Tensor& w,
+                                                      const std::vector<const Tensor*>& operands) const;
+  Layout preferred_layout(const Geometry& geo, const PlanShapes& shapes) const;
+  Expected<std::shared_ptr<ConvPlan>> build_plan(const Tensor& w, const PlanShapes& shapes, const Geometry& geo,
+                                                 Layout layout) const;
   memory::desc plain_weights_desc(const Shape& w) const;
-  Status run(const ConvPlan& plan, const Tensor& x, const Tensor& w, const Tensor* b, KernelContext& ctx) const;
+  Status run(const ConvPlan& plan, const Tensor& x, const Tensor& w, const Tensor* b,
+             const std::vector<const Tensor*>& operands, KernelContext& ctx) const;
   Status shape_error(const std::string& what, const Tensor& x, const Tensor& w) const {
     return invalid_argument(fmt::format("{}: {} (X is {}, W is {})", who_, what, shape_to_string(x.shape()),
                                         shape_to_string(w.shape())));
@@ -91,6 +168,8 @@ class ConvKernel final : public Kernel {
   ConvAttrs attrs_;
   bool transposed_;
   bool has_bias_;
+  onednn::FusedPostOps post_ops_;
+  ConvLayouts layouts_;
   Tensor const_weights_;
   onednn::ShapeCache<ConvPlan> cache_;
   mutable onednn::PackedWeights packed_;  // touched only inside cache_.get's make()
@@ -213,21 +292,179 @@ memory::desc ConvKernel::plain_weights_desc(const Shape& w) const {
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
-Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x, const Tensor& w) const {
-  ECOINFER_ASSIGN_OR_RETURN(Geometry geo, geometry(x, w));
-  const int64_t out_channels = transposed_ ? w.dim(1) * attrs_.group : w.dim(0);
-  auto plan = std::make_shared<ConvPlan>();
-  plan->out_shape = {x.dim(0), out_channels};
-  plan->out_shape.insert(plan->out_shape.end(), geo.out.begin(), geo.out.end());
+// Sets up `s` to move data between a tensor laid out as `tensor` and the
+// primitive's `primitive` layout (`into_primitive`: for an input), with the
+// staged copy at the end of the workspace.
+void stage(Staged& s, const memory::desc& tensor, const memory::desc& primitive, bool into_primitive,
+           size_t& workspace) {
+  s.tensor = tensor;
+  s.primitive = primitive;
+  if (tensor == primitive) return;
+  const auto& engine = onednn::cpu_engine();
+  const dnnl::primitive_attr attr = onednn::scratchpad_attr();
+  const dnnl::reorder::primitive_desc pd = into_primitive ? dnnl::reorder::primitive_desc(engine, tensor, engine, primitive, attr)
+                                                          : dnnl::reorder::primitive_desc(engine, primitive, engine, tensor, attr);
+  s.reorder = dnnl::reorder(pd);
+  s.reorder_scratchpad = pd.scratchpad_desc();
+  s.offset = workspace;
+  workspace += (primitive.get_size() + 63) / 64 * 64;
+}
 
-  const memory::desc src = onednn::plain_f32(onednn::to_dims(x.shape()));
-  const memory::desc dst = onednn::plain_f32(onednn::to_dims(plan->out_shape));
+// The tensor's descriptor: channels-last or plain; when the two coincide
+// (every spatial dim is 1) and the primitive takes one of them, the
+// primitive's, so nothing moves.
+memory::desc tensor_desc(const Dims& dims, bool channels_last, const memory::desc& primitive) {
+  if (onednn::layouts_coincide(dims) &&
+      (primitive == onednn::plain_f32(dims) || primitive == onednn::channels_last_f32(dims))) {
+    return primitive;
+  }
+  return onednn::f32_desc(dims, channels_last);
+}
+
+memory::desc layout_desc(const Dims& dims, Layout layout) {
+  if (layout != Layout::kBlocked16) return onednn::f32_desc(dims, layout == Layout::kChannelsLast);
+  using tag = memory::format_tag;
+  const tag t = dims.size() == 3 ? tag::nCw16c : dims.size() == 4 ? tag::nChw16c : tag::nCdhw16c;
+  return memory::desc(dims, memory::data_type::f32, t);
+}
+
+// oneDNN's direct kernels want channels-last or 16-channel blocks; on plain
+// data only its im2col + GEMM convolution runs. Plain is as fast for a 1x1
+// convolution with stride 1 and no padding (one GEMM over the image) and on
+// a 1x1 image, as long as there are no post-ops (the GEMM convolution
+// applies them 3-100x slower than the conv itself): there the layout that
+// moves the fewest bytes wins (a 12 -> 96 channel 1x1 conv reading
+// channels-last data and writing plain data reorders its small input, not
+// its large output). Otherwise channels-last when a tensor is (or when no
+// tensor needs a reorder for it), and 16-channel blocks between plain
+// tensors: the reorders into and out of them cost less than those of
+// channels-last (1.1-2.3x less at the PaddleOCR shapes), and the
+// convolutions run as fast. ConvTranspose's plain kernel beats the others
+// at the det model's shapes.
+Layout ConvKernel::preferred_layout(const Geometry& geo, const PlanShapes& shapes) const {
+  if (transposed_) return Layout::kPlain;
+  // Elements staged if the primitive works plain / channels-last.
+  int64_t plain_cost = 0, channels_last_cost = 0;
+  auto count = [&](const Shape& shape, bool channels_last) {
+    if (onednn::layouts_coincide(onednn::to_dims(shape))) return;
+    (channels_last ? plain_cost : channels_last_cost) += shape_numel(shape);
+  };
+  count(shapes.x, layouts_.src_channels_last);
+  count(shapes.out, layouts_.dst_channels_last);
+  for (size_t i = 0; i < shapes.operands.size(); ++i) {
+    if (shapes.operands[i] == onednn::to_dims(shapes.out)) count(shapes.out, layouts_.binary_channels_last[i]);
+  }
+  bool pointwise = true, single_pixel = true;
+  for (size_t i = 0; i < geo.kernel.size(); ++i) {
+    pointwise &= geo.kernel[i] == 1 && geo.strides[i] == 1 && geo.pad_begin[i] == 0 && geo.pad_end[i] == 0;
+    single_pixel &= shapes.x[i + 2] == 1;
+  }
+  if ((pointwise || single_pixel) && post_ops_.empty()) {
+    return channels_last_cost < plain_cost ? Layout::kChannelsLast : Layout::kPlain;
+  }
+  // Channels-last when a tensor is, or when it moves nothing (1x1 images).
+  return plain_cost > 0 || channels_last_cost == 0 ? Layout::kChannelsLast : Layout::kBlocked16;
+}
+
+// oneDNN 2.6 handles an operand that is one value, one value per channel,
+// or the whole output. One value per image and channel ([N,C,1,1], a
+// squeeze-excitation gate with N > 1) sends it to its reference kernel, or
+// worse, its GEMM convolution on channels-last data reads image 0's values
+// for every image. Such a batch (and one whose operand is the same for
+// every image) runs image by image.
+Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x, const Tensor& w,
+                                                                const std::vector<const Tensor*>& operands) const {
+  ECOINFER_ASSIGN_OR_RETURN(Geometry geo, geometry(x, w));
+  Shape out_shape = {x.dim(0), transposed_ ? w.dim(1) * attrs_.group : w.dim(0)};
+  out_shape.insert(out_shape.end(), geo.out.begin(), geo.out.end());
+  const bool plain_tensors = !layouts_.src_channels_last && !layouts_.dst_channels_last;
+  if (transposed_ && plain_tensors &&
+      onednn::pixel_deconv_applies(w.shape(), attrs_.group, geo.strides, geo.dilations, geo.pad_begin, geo.pad_end,
+                                   post_ops_)) {
+    auto plan = std::make_shared<ConvPlan>();
+    plan->out_shape = out_shape;
+    ECOINFER_ASSIGN_OR_RETURN(plan->pixel, onednn::make_pixel_deconv(x.shape(), w.shape(), has_bias_, post_ops_));
+    return std::shared_ptr<const ConvPlan>(std::move(plan));
+  }
+
+  PlanShapes shapes{x.shape(), out_shape, {}};
+  const Dims out = onednn::to_dims(out_shape);
+  const int64_t batch = out[0];
+  bool per_image = false;
+  for (size_t i = 0; i < operands.size(); ++i) {
+    ECOINFER_ASSIGN_OR_RETURN(Dims dims, onednn::broadcast_into(operands[i]->shape(), out, who_));
+    if (layouts_.binary_channels_last[i] && operands[i]->rank() != out.size()) {
+      return internal_error(fmt::format("{}: a channels-last fused operand must have the output's rank", who_));
+    }
+    const bool pixel_wide = std::equal(dims.begin() + 2, dims.end(), out.begin() + 2);
+    const bool one_pixel = std::all_of(dims.begin() + 2, dims.end(), [](int64_t d) { return d == 1; });
+    if (!one_pixel && !(pixel_wide && dims[1] == out[1])) {
+      return unimplemented(fmt::format("{}: a fused operand of shape {} (per-pixel values shared across channels) is "
+                                       "not supported; scalar, per-channel and full-size operands are",
+                                       who_, shape_to_string(operands[i]->shape())));
+    }
+    per_image |= batch > 1 && dims != out && !(dims[0] == 1 && one_pixel);
+    shapes.operands.push_back(std::move(dims));
+  }
+  std::vector<int64_t> operand_image(operands.size(), 0);
+  if (per_image) {
+    shapes.x[0] = shapes.out[0] = 1;
+    for (size_t i = 0; i < operands.size(); ++i) {
+      Dims& d = shapes.operands[i];
+      if (d[0] == batch) operand_image[i] = shape_numel(Shape(d.begin(), d.end())) / batch;
+      d[0] = 1;
+    }
+  }
+  const Layout layout = preferred_layout(geo, shapes);
+  ECOINFER_ASSIGN_OR_RETURN(auto plan, build_plan(w, shapes, geo, layout));
+  // Blocks suit no fast kernel for a few shapes (3 input channels: only the
+  // reference kernel takes them); channels-last then.
+  const bool slow = plan->impl.find("ref") != std::string::npos || plan->impl.find("gemm") != std::string::npos;
+  if (layout == Layout::kBlocked16 && slow) {
+    ECOINFER_ASSIGN_OR_RETURN(plan, build_plan(w, shapes, geo, Layout::kChannelsLast));
+  }
+  plan->out_shape = out_shape;
+  plan->images = per_image ? batch : 1;
+  plan->src_image = x.numel() / plan->images;
+  plan->dst_image = shape_numel(out_shape) / plan->images;
+  plan->operand_image = std::move(operand_image);
+  return std::shared_ptr<const ConvPlan>(std::move(plan));
+}
+
+Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, const PlanShapes& shapes,
+                                                           const Geometry& geo, Layout layout) const {
+  auto plan = std::make_shared<ConvPlan>();
+  const Dims src_dims = onednn::to_dims(shapes.x), dst_dims = onednn::to_dims(shapes.out);
+  const memory::desc src = layout_desc(src_dims, layout);
+  const memory::desc dst = layout_desc(dst_dims, layout);
+  size_t workspace = 0;
+  stage(plan->src, tensor_desc(src_dims, layouts_.src_channels_last, src), src, true, workspace);
+  stage(plan->dst, tensor_desc(dst_dims, layouts_.dst_channels_last, dst), dst, false, workspace);
+
+  // Binary operands: a full-size one is read in the destination's layout,
+  // a broadcast one ([1,C,1,1], a scalar) plain.
+  std::vector<memory::desc> src1;
+  for (size_t i = 0; i < shapes.operands.size(); ++i) {
+    const Dims& dims = shapes.operands[i];
+    const memory::desc wanted = dims == dst_dims ? dst : onednn::plain_f32(dims);
+    Staged& s = plan->binary.emplace_back();
+    stage(s, tensor_desc(dims, layouts_.binary_channels_last[i], wanted), wanted, true, workspace);
+    src1.push_back(wanted);
+  }
+  plan->workspace_bytes = workspace;
+
+  const int64_t out_channels = shapes.out[1];
   const memory::desc plain_w = plain_weights_desc(w.shape());
   const bool constant_w = const_weights_.defined();
   const memory::desc want_w = constant_w ? memory::desc(plain_w.dims(), memory::data_type::f32, memory::format_tag::any)
                                          : plain_w;
   const memory::desc bias = has_bias_ ? onednn::plain_f32({out_channels}) : memory::desc();
-  const dnnl::primitive_attr attr = onednn::scratchpad_attr();
+  dnnl::primitive_attr attr = onednn::scratchpad_attr();
+  onednn::PostOpChain chain(dst_dims.size());
+  plan->binary_positions = post_ops_.append_to(chain, src1);
+  ECOINFER_ASSIGN_OR_RETURN(dnnl::post_ops ops, chain.finish());
+  attr.set_post_ops(ops);
+  plan->constant_args = chain.constant_args();
   const auto& engine = onednn::cpu_engine();
   const auto prop = dnnl::prop_kind::forward_inference;
 
@@ -238,6 +475,7 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
     dnnl::convolution_forward::primitive_desc pd(d, attr, engine);
     chosen_w = pd.weights_desc();
     plan->scratchpad = pd.scratchpad_desc();
+    plan->impl = pd.impl_info_str();
     plan->primitive = dnnl::convolution_forward(pd);
   } else {
     dnnl::deconvolution_forward::desc d(prop, dnnl::algorithm::deconvolution_direct, src, want_w, bias, dst,
@@ -245,36 +483,76 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
     dnnl::deconvolution_forward::primitive_desc pd(d, attr, engine);
     chosen_w = pd.weights_desc();
     plan->scratchpad = pd.scratchpad_desc();
+    plan->impl = pd.impl_info_str();
     plan->primitive = dnnl::deconvolution_forward(pd);
   }
-  plan->src = src;
-  plan->dst = dst;
   plan->bias = bias;
   plan->weights = chosen_w;
   if (constant_w) {
     memory plain(plain_w, engine, const_cast<void*>(const_weights_.raw_data()));
     plan->packed_weights = packed_.get(chosen_w, plain);
   }
-  return std::shared_ptr<const ConvPlan>(std::move(plan));
+  return plan;
+}
+
+// The primitive-side memory of a staged tensor at `data`, reordering an
+// input into the workspace first.
+memory bind_input(const Staged& s, const void* data, char* workspace) {
+  const auto& engine = onednn::cpu_engine();
+  memory tensor(s.tensor, engine, const_cast<void*>(data));
+  if (!s.staged()) return tensor;
+  memory staged(s.primitive, engine, workspace + s.offset);
+  s.reorder.execute(onednn::thread_stream(), {{DNNL_ARG_FROM, tensor},
+                                               {DNNL_ARG_TO, staged},
+                                               {DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(s.reorder_scratchpad)}});
+  return staged;
 }
 
 Status ConvKernel::run(const ConvPlan& plan, const Tensor& x, const Tensor& w, const Tensor* b,
-                       KernelContext& ctx) const {
+                       const std::vector<const Tensor*>& operands, KernelContext& ctx) const {
   Tensor* y = ctx.output(0, DataType::kFloat32, plan.out_shape);
-  if (x.numel() == 0 || y->numel() == 0) {
-    if (y->numel() > 0) std::fill_n(y->data<float>(), y->numel(), 0.0f);
+  if (y->numel() == 0) return Status::ok();
+  if (x.numel() == 0) {
+    // Every tap reads padding (or there are no input channels): the bias.
+    if (!post_ops_.empty() || layouts_.dst_channels_last) {
+      return unimplemented(fmt::format("{}: an empty input with fused post-ops is not supported", who_));
+    }
+    const int64_t channels = y->dim(1), inner = y->numel() / (y->dim(0) * channels);
+    float* yp = y->data<float>();
+    for (int64_t i = 0; i < y->numel(); ++i) yp[i] = b != nullptr ? b->data<float>()[i / inner % channels] : 0.0f;
+    return Status::ok();
+  }
+  if (plan.pixel) {
+    onednn::run_pixel_deconv(*plan.pixel, x.data<float>(), w.data<float>(), b != nullptr ? b->data<float>() : nullptr,
+                             y->data<float>());
     return Status::ok();
   }
   const auto& engine = onednn::cpu_engine();
-  memory src(plan.src, engine, const_cast<void*>(x.raw_data()));
-  memory dst(plan.dst, engine, y->raw_data());
+  char* workspace = onednn::thread_workspace(plan.workspace_bytes);
   memory weights = plan.packed_weights ? plan.packed_weights : memory(plan.weights, engine, const_cast<void*>(w.raw_data()));
-  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
-                                          {DNNL_ARG_WEIGHTS, weights},
-                                          {DNNL_ARG_DST, dst},
-                                          {DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(plan.scratchpad)}};
-  if (b != nullptr) args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine, const_cast<void*>(b->raw_data())));
-  plan.primitive.execute(onednn::thread_stream(), args);
+  for (int64_t n = 0; n < plan.images; ++n) {
+    memory dst_tensor(plan.dst.tensor, engine, y->data<float>() + n * plan.dst_image);
+    memory dst = plan.dst.staged() ? memory(plan.dst.primitive, engine, workspace + plan.dst.offset) : dst_tensor;
+    std::unordered_map<int, memory> args = {
+        {DNNL_ARG_SRC, bind_input(plan.src, x.data<float>() + n * plan.src_image, workspace)},
+        {DNNL_ARG_WEIGHTS, weights},
+        {DNNL_ARG_DST, dst}};
+    if (b != nullptr) args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine, const_cast<void*>(b->raw_data())));
+    for (size_t i = 0; i < operands.size(); ++i) {
+      const float* operand = operands[i]->data<float>() + n * plan.operand_image[i];
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(plan.binary_positions[i]) | DNNL_ARG_SRC_1,
+                   bind_input(plan.binary[i], operand, workspace));
+    }
+    args.insert(plan.constant_args.begin(), plan.constant_args.end());
+    args.emplace(DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(plan.scratchpad));
+    plan.primitive.execute(onednn::thread_stream(), args);
+    if (plan.dst.staged()) {
+      plan.dst.reorder.execute(onednn::thread_stream(),
+                               {{DNNL_ARG_FROM, dst},
+                                {DNNL_ARG_TO, dst_tensor},
+                                {DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(plan.dst.reorder_scratchpad)}});
+    }
+  }
   return Status::ok();
 }
 
@@ -303,6 +581,25 @@ Expected<ConvAttrs> read_attrs(const KernelInfo& info, bool transposed) {
   return a;
 }
 
+// Which of the node's tensors the channels_last_convs pass marked; only X
+// and binary post-op operands can be.
+Expected<ConvLayouts> read_layouts(const KernelInfo& info, const onednn::FusedPostOps& post_ops) {
+  ConvLayouts layouts;
+  const std::vector<int>& binary = post_ops.binary_inputs();
+  layouts.binary_channels_last.assign(binary.size(), false);
+  for (int64_t i : passes::channels_last_inputs(info.node())) {
+    bool known = i == 0;
+    if (i == 0) layouts.src_channels_last = true;
+    for (size_t k = 0; k < binary.size(); ++k) {
+      if (binary[k] == i) layouts.binary_channels_last[k] = known = true;
+    }
+    if (!known) return info.model_error(fmt::format("{} lists input {}, which is neither X nor a fused operand",
+                                                    passes::kChannelsLastInputs, i));
+  }
+  layouts.dst_channels_last = passes::channels_last_output(info.node());
+  return layouts;
+}
+
 Expected<std::unique_ptr<Kernel>> create_conv_kernel(const KernelInfo& info, bool transposed) {
   for (size_t i : {size_t{0}, size_t{1}}) {
     const DataType t = info.declared_input_type(i);
@@ -311,7 +608,10 @@ Expected<std::unique_ptr<Kernel>> create_conv_kernel(const KernelInfo& info, boo
     }
   }
   ECOINFER_ASSIGN_OR_RETURN(ConvAttrs attrs, read_attrs(info, transposed));
-  return std::unique_ptr<Kernel>(std::make_unique<ConvKernel>(info, std::move(attrs), transposed));
+  ECOINFER_ASSIGN_OR_RETURN(onednn::FusedPostOps post_ops, onednn::FusedPostOps::read(info));
+  ECOINFER_ASSIGN_OR_RETURN(ConvLayouts layouts, read_layouts(info, post_ops));
+  return std::unique_ptr<Kernel>(
+      std::make_unique<ConvKernel>(info, std::move(attrs), transposed, std::move(post_ops), std::move(layouts)));
 }
 
 }  // namespace

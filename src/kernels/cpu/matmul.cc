@@ -1,4 +1,6 @@
-// MatMul and Gemm through oneDNN's matmul primitive, float32.
+// MatMul and Gemm through oneDNN's matmul primitive, float32, with the fused
+// post-ops of "_ecoinfer.post_ops" (passes/pass.h) applied inside the
+// primitive (after Gemm's own alpha and C terms).
 //
 // Same lifecycle as conv.cc: constant B is kept at creation (Gemm folds
 // alpha into it), and the first run of a shape builds the primitive with
@@ -19,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "kernels/cpu/fused_post_ops.h"
 #include "kernels/cpu/onednn_context.h"
 #include "kernels/cpu/primitive_cache.h"
 #include "kernels/kernel.h"
@@ -33,6 +36,9 @@ struct MatmulPlan {
   dnnl::primitive primitive;
   memory::desc src, weights, bias, dst, scratchpad;
   memory packed_weights;  // set when B is constant
+  std::vector<memory::desc> src1;      // fused binary operands, as the primitive reads them
+  std::vector<int> binary_positions;   // their indices in the post-op chain
+  std::vector<std::pair<int, memory>> constant_args;  // scalars the post-op chain reads
   Shape out_shape;
   bool zero_k = false;     // K == 0: no product, only the C term
   bool prefill_c = false;  // Gemm: Y holds beta*C before the product (sum post-op)
@@ -40,9 +46,11 @@ struct MatmulPlan {
 
 // Builds the primitive for plain src/dst and, when `constant_b` is given,
 // packs it into the weights layout the primitive prefers.
-void build_primitive(MatmulPlan& plan, const memory::desc& plain_b, const Tensor* constant_b,
-                     const dnnl::post_ops& ops, onednn::PackedWeights& packed) {
+Status build_primitive(MatmulPlan& plan, const memory::desc& plain_b, const Tensor* constant_b,
+                       onednn::PostOpChain& chain, onednn::PackedWeights& packed) {
   const auto& engine = onednn::cpu_engine();
+  ECOINFER_ASSIGN_OR_RETURN(dnnl::post_ops ops, chain.finish());
+  plan.constant_args = chain.constant_args();
   const memory::desc want_b =
       constant_b ? memory::desc(plain_b.dims(), memory::data_type::f32, memory::format_tag::any) : plain_b;
   dnnl::primitive_attr attr = onednn::scratchpad_attr();
@@ -57,9 +65,11 @@ void build_primitive(MatmulPlan& plan, const memory::desc& plain_b, const Tensor
     memory plain(plain_b, engine, const_cast<void*>(constant_b->raw_data()));
     plan.packed_weights = packed.get(plan.weights, plain);
   }
+  return Status::ok();
 }
 
-void execute(const MatmulPlan& plan, const void* a, const void* b, const void* bias, void* y) {
+void execute(const MatmulPlan& plan, const void* a, const void* b, const void* bias,
+             const std::vector<const Tensor*>& operands, void* y) {
   const auto& engine = onednn::cpu_engine();
   std::unordered_map<int, memory> args = {
       {DNNL_ARG_SRC, memory(plan.src, engine, const_cast<void*>(a))},
@@ -67,14 +77,36 @@ void execute(const MatmulPlan& plan, const void* a, const void* b, const void* b
       {DNNL_ARG_DST, memory(plan.dst, engine, y)},
       {DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(plan.scratchpad)}};
   if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine, const_cast<void*>(bias)));
+  args.insert(plan.constant_args.begin(), plan.constant_args.end());
+  for (size_t i = 0; i < operands.size(); ++i) {
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(plan.binary_positions[i]) | DNNL_ARG_SRC_1,
+                 memory(plan.src1[i], engine, const_cast<void*>(operands[i]->raw_data())));
+  }
   plan.primitive.execute(onednn::thread_stream(), args);
+}
+
+// The fused binary operands (float32, present), and their shapes for the
+// plan cache's key.
+Expected<std::vector<const Tensor*>> fused_operands(const onednn::FusedPostOps& post_ops, const KernelContext& ctx,
+                                                    const std::string& who, std::vector<const Shape*>& key_shapes) {
+  std::vector<const Tensor*> operands;
+  for (int i : post_ops.binary_inputs()) {
+    const Tensor* t = ctx.input(static_cast<size_t>(i));
+    if (t == nullptr || t->dtype() != DataType::kFloat32) {
+      return unimplemented(fmt::format("{}: fused operand (input {}) must be float32", who, i));
+    }
+    operands.push_back(t);
+    key_shapes.push_back(&t->shape());
+  }
+  return operands;
 }
 
 // ---------------------------------------------------------------- MatMul
 
 class MatMulKernel final : public Kernel {
  public:
-  explicit MatMulKernel(const KernelInfo& info) : who_(info.node().describe()) {
+  MatMulKernel(const KernelInfo& info, onednn::FusedPostOps post_ops)
+      : who_(info.node().describe()), post_ops_(std::move(post_ops)) {
     if (const Tensor* b = info.constant_input(1); b && b->dtype() == DataType::kFloat32) const_b_ = *b;
   }
 
@@ -91,18 +123,21 @@ class MatMulKernel final : public Kernel {
     const int64_t k = a->shape().back();
     const int64_t kb = b->rank() == 1 ? b->dim(0) : b->dim(b->rank() - 2);
     if (k != kb) return shape_error(fmt::format("inner dimensions differ ({} vs {})", k, kb), *a, *b);
-    const onednn::ShapeKey key = onednn::shape_key({&a->shape(), &b->shape()});
+    std::vector<const Shape*> key_shapes = {&a->shape(), &b->shape()};
+    ECOINFER_ASSIGN_OR_RETURN(std::vector<const Tensor*> operands, fused_operands(post_ops_, ctx, who_, key_shapes));
+    const onednn::ShapeKey key = onednn::shape_key(key_shapes);
     return onednn::guard(who_, [&]() -> Status {
-      auto plan = cache_.get(key, [&]() { return make_plan(*a, *b); });
+      auto plan = cache_.get(key, [&]() { return make_plan(*a, *b, operands); });
       if (!plan) return plan.status();
       const MatmulPlan& p = **plan;
       Tensor* y = ctx.output(0, DataType::kFloat32, p.out_shape);
       if (y->numel() == 0) return Status::ok();
       if (p.zero_k) {
+        if (!post_ops_.empty()) return unimplemented(who_ + ": an empty inner dimension with fused post-ops");
         std::fill_n(y->data<float>(), y->numel(), 0.0f);
         return Status::ok();
       }
-      execute(p, a->raw_data(), b->raw_data(), nullptr, y->raw_data());
+      execute(p, a->raw_data(), b->raw_data(), nullptr, operands, y->raw_data());
       return Status::ok();
     });
   }
@@ -112,15 +147,18 @@ class MatMulKernel final : public Kernel {
     return invalid_argument(fmt::format("{}: {} (A is {}, B is {})", who_, what, shape_to_string(a.shape()),
                                         shape_to_string(b.shape())));
   }
-  Expected<std::shared_ptr<const MatmulPlan>> make_plan(const Tensor& a, const Tensor& b) const;
+  Expected<std::shared_ptr<const MatmulPlan>> make_plan(const Tensor& a, const Tensor& b,
+                                                        const std::vector<const Tensor*>& operands) const;
 
   std::string who_;
+  onednn::FusedPostOps post_ops_;
   Tensor const_b_;
   onednn::ShapeCache<MatmulPlan> cache_;
   mutable onednn::PackedWeights packed_;  // touched only inside cache_.get's make()
 };
 
-Expected<std::shared_ptr<const MatmulPlan>> MatMulKernel::make_plan(const Tensor& a, const Tensor& b) const {
+Expected<std::shared_ptr<const MatmulPlan>> MatMulKernel::make_plan(const Tensor& a, const Tensor& b,
+                                                                    const std::vector<const Tensor*>& operands) const {
   // numpy rules: a 1-D A is a row [1,K], a 1-D B a column [K,1]; the added
   // dims are dropped from the result.
   Shape as = a.shape(), bs = b.shape();
@@ -146,26 +184,43 @@ Expected<std::shared_ptr<const MatmulPlan>> MatMulKernel::make_plan(const Tensor
   plan->zero_k = k == 0;
   if (plan->zero_k || shape_numel(plan->out_shape) == 0) return std::shared_ptr<const MatmulPlan>(std::move(plan));
 
+  // The fused operands over the full [batch..., M, N] result (1s where a
+  // 1-D operand dropped M or N).
+  Dims yd(batch.begin(), batch.end());
+  yd.push_back(m);
+  yd.push_back(n);
+  std::vector<Dims> operand_dims;
+  bool foldable = true;  // every operand is one row broadcast, or the whole result
+  for (const Tensor* t : operands) {
+    ECOINFER_ASSIGN_OR_RETURN(Dims dims, onednn::broadcast_into(t->shape(), onednn::to_dims(plan->out_shape), who_));
+    if (a.rank() == 1) dims.insert(dims.end() - (b.rank() > 1 ? 1 : 0), 1);
+    if (b.rank() == 1) dims.push_back(1);
+    foldable &= dims == yd || std::all_of(dims.begin(), dims.end() - 1, [](int64_t d) { return d == 1; });
+    operand_dims.push_back(std::move(dims));
+  }
+
   memory::desc plain_b;
   const Tensor* constant_b = nullptr;
-  if (bs.size() == 2) {
+  if (bs.size() == 2 && foldable) {
     // One weight matrix: fold A's batch dims into M and pack B once.
     const int64_t rows = shape_numel(as) / k;
     plan->src = onednn::plain_f32({rows, k});
     plan->dst = onednn::plain_f32({rows, n});
     plain_b = onednn::plain_f32({k, n});
     if (const_b_.defined()) constant_b = &const_b_;
+    for (const Dims& d : operand_dims) plan->src1.push_back(onednn::plain_f32(d == yd ? Dims{rows, n} : Dims{1, d.back()}));
   } else {
-    Dims ad(rank, 1), bd(rank, 1), yd(batch.begin(), batch.end());
+    Dims ad(rank, 1), bd(rank, 1);
     std::copy(as.begin(), as.end(), ad.end() - static_cast<std::ptrdiff_t>(as.size()));
     std::copy(bs.begin(), bs.end(), bd.end() - static_cast<std::ptrdiff_t>(bs.size()));
-    yd.push_back(m);
-    yd.push_back(n);
     plan->src = onednn::plain_f32(ad);
     plan->dst = onednn::plain_f32(yd);
     plain_b = onednn::plain_f32(bd);
+    for (const Dims& d : operand_dims) plan->src1.push_back(onednn::plain_f32(d));
   }
-  build_primitive(*plan, plain_b, constant_b, dnnl::post_ops(), packed_);
+  onednn::PostOpChain chain(plan->dst.dims().size());
+  plan->binary_positions = post_ops_.append_to(chain, plan->src1);
+  ECOINFER_RETURN_IF_ERROR(build_primitive(*plan, plain_b, constant_b, chain, packed_));
   return std::shared_ptr<const MatmulPlan>(std::move(plan));
 }
 
@@ -173,9 +228,10 @@ Expected<std::shared_ptr<const MatmulPlan>> MatMulKernel::make_plan(const Tensor
 
 class GemmKernel final : public Kernel {
  public:
-  GemmKernel(const KernelInfo& info, bool trans_a, bool trans_b, float alpha, float beta)
+  GemmKernel(const KernelInfo& info, bool trans_a, bool trans_b, float alpha, float beta,
+             onednn::FusedPostOps post_ops)
       : who_(info.node().describe()), trans_a_(trans_a), trans_b_(trans_b), alpha_(alpha), beta_(beta),
-        has_c_(info.has_input(2)) {
+        has_c_(info.has_input(2)), post_ops_(std::move(post_ops)) {
     const Tensor* b = info.constant_input(1);
     if (b && b->dtype() == DataType::kFloat32 && alpha != 0.0f) {
       // Fold alpha into the constant weights, so the primitive needs no scale.
@@ -206,7 +262,8 @@ class GemmKernel final : public Kernel {
     return invalid_argument(fmt::format("{}: {} (A is {}, B is {})", who_, what, shape_to_string(a.shape()),
                                         shape_to_string(b.shape())));
   }
-  Expected<std::shared_ptr<const MatmulPlan>> make_plan(int64_t m, int64_t k, int64_t n, const Tensor* c) const;
+  Expected<std::shared_ptr<const MatmulPlan>> make_plan(int64_t m, int64_t k, int64_t n, const Tensor* c,
+                                                        const std::vector<const Tensor*>& operands) const;
   // True when C is one row of N values: it becomes the primitive's bias.
   static bool c_is_row(const Tensor& c, int64_t n) {
     return (c.rank() == 1 && c.dim(0) == n) || (c.rank() == 2 && c.dim(0) == 1 && c.dim(1) == n);
@@ -217,6 +274,7 @@ class GemmKernel final : public Kernel {
   bool trans_a_, trans_b_;
   float alpha_, beta_;
   bool has_c_;
+  onednn::FusedPostOps post_ops_;
   float product_scale_ = 1.0f;  // alpha still to apply to A*B (1 when folded into B)
   Tensor const_b_;
   Tensor scaled_c_;  // constant C times beta / product_scale_, for the bias
@@ -237,8 +295,8 @@ void GemmKernel::fill_c(const Tensor& c, int64_t m, int64_t n, float* y) const {
   }
 }
 
-Expected<std::shared_ptr<const MatmulPlan>> GemmKernel::make_plan(int64_t m, int64_t k, int64_t n,
-                                                                   const Tensor* c) const {
+Expected<std::shared_ptr<const MatmulPlan>> GemmKernel::make_plan(int64_t m, int64_t k, int64_t n, const Tensor* c,
+                                                                   const std::vector<const Tensor*>& operands) const {
   auto plan = std::make_shared<MatmulPlan>();
   plan->out_shape = {m, n};
   plan->zero_k = k == 0 || product_scale_ == 0.0f;
@@ -247,15 +305,20 @@ Expected<std::shared_ptr<const MatmulPlan>> GemmKernel::make_plan(int64_t m, int
   plan->src = memory::desc({m, k}, memory::data_type::f32, trans_a_ ? Dims{1, m} : Dims{k, 1});
   plan->dst = onednn::plain_f32({m, n});
   const memory::desc plain_b({k, n}, memory::data_type::f32, trans_b_ ? Dims{1, k} : Dims{n, 1});
-  dnnl::post_ops ops;
-  if (product_scale_ != 1.0f) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, product_scale_, 0.0f);
+  onednn::PostOpChain chain(2);
+  if (product_scale_ != 1.0f) chain.eltwise(dnnl::algorithm::eltwise_linear, product_scale_, 0.0f);
   if (use_c && c_is_row(*c, n)) {
     plan->bias = onednn::plain_f32({1, n});
   } else if (use_c) {
     plan->prefill_c = true;
-    ops.append_sum(1.0f);
+    chain.sum();
   }
-  build_primitive(*plan, plain_b, const_b_.defined() ? &const_b_ : nullptr, ops, packed_);
+  for (const Tensor* t : operands) {
+    ECOINFER_ASSIGN_OR_RETURN(Dims dims, onednn::broadcast_into(t->shape(), {m, n}, who_));
+    plan->src1.push_back(onednn::plain_f32(dims));
+  }
+  plan->binary_positions = post_ops_.append_to(chain, plan->src1);
+  ECOINFER_RETURN_IF_ERROR(build_primitive(*plan, plain_b, const_b_.defined() ? &const_b_ : nullptr, chain, packed_));
   return std::shared_ptr<const MatmulPlan>(std::move(plan));
 }
 
@@ -281,16 +344,18 @@ Status GemmKernel::compute(KernelContext& ctx) const {
                                           shape_to_string(c->shape()), m, n));
     }
   }
-  const Shape* c_shape = c != nullptr ? &c->shape() : nullptr;
-  const onednn::ShapeKey key = onednn::shape_key({&a->shape(), &b->shape(), c_shape});
+  std::vector<const Shape*> key_shapes = {&a->shape(), &b->shape(), c != nullptr ? &c->shape() : nullptr};
+  ECOINFER_ASSIGN_OR_RETURN(std::vector<const Tensor*> operands, fused_operands(post_ops_, ctx, who_, key_shapes));
+  const onednn::ShapeKey key = onednn::shape_key(key_shapes);
   return onednn::guard(who_, [&]() -> Status {
-    auto plan = cache_.get(key, [&]() { return make_plan(m, k, n, c); });
+    auto plan = cache_.get(key, [&]() { return make_plan(m, k, n, c, operands); });
     if (!plan) return plan.status();
     const MatmulPlan& p = **plan;
     Tensor* y = ctx.output(0, DataType::kFloat32, p.out_shape);
     float* yp = y->data<float>();
     if (y->numel() == 0) return Status::ok();
     if (p.zero_k) {
+      if (!post_ops_.empty()) return unimplemented(who_ + ": a zero alpha or inner dimension with fused post-ops");
       if (c != nullptr && beta_ != 0.0f) fill_c(*c, m, n, yp);
       else std::fill_n(yp, y->numel(), 0.0f);
       return Status::ok();
@@ -310,7 +375,7 @@ Status GemmKernel::compute(KernelContext& ctx) const {
         bias = scaled.data();
       }
     }
-    execute(p, a->raw_data(), b->raw_data(), bias, yp);
+    execute(p, a->raw_data(), b->raw_data(), bias, operands, yp);
     return Status::ok();
   });
 }
@@ -324,7 +389,8 @@ Expected<std::unique_ptr<Kernel>> create_MatMul(const KernelInfo& info) {
       return info.unsupported(fmt::format("only float32 MatMul is supported, input {} is {}", i, dtype_name(t)));
     }
   }
-  return std::unique_ptr<Kernel>(std::make_unique<MatMulKernel>(info));
+  ECOINFER_ASSIGN_OR_RETURN(onednn::FusedPostOps post_ops, onednn::FusedPostOps::read(info));
+  return std::unique_ptr<Kernel>(std::make_unique<MatMulKernel>(info, std::move(post_ops)));
 }
 
 Expected<std::unique_ptr<Kernel>> create_Gemm(const KernelInfo& info) {
@@ -335,8 +401,9 @@ Expected<std::unique_ptr<Kernel>> create_Gemm(const KernelInfo& info) {
     }
   }
   const bool trans_a = info.attr_int("transA", 0) != 0, trans_b = info.attr_int("transB", 0) != 0;
+  ECOINFER_ASSIGN_OR_RETURN(onednn::FusedPostOps post_ops, onednn::FusedPostOps::read(info));
   return std::unique_ptr<Kernel>(std::make_unique<GemmKernel>(info, trans_a, trans_b, info.attr_float("alpha", 1.0f),
-                                                              info.attr_float("beta", 1.0f)));
+                                                              info.attr_float("beta", 1.0f), std::move(post_ops)));
 }
 
 }  // namespace ecoinfer::kernels

@@ -34,6 +34,10 @@ dnnl::stream& thread_stream();
 dnnl::memory thread_scratchpad(const dnnl::memory::desc& desc);
 // Attributes every primitive here starts from (user scratchpad).
 dnnl::primitive_attr scratchpad_attr();
+// This thread's working buffer for staged copies (a tensor reordered into
+// the layout a primitive takes): at least `bytes`, 64-byte aligned, grown
+// only, separate from the scratchpad's buffer. Valid until the next call.
+char* thread_workspace(size_t bytes);
 
 inline dnnl::memory::dims to_dims(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }
 // Dense row-major strides for `dims`.
@@ -42,6 +46,16 @@ dnnl::memory::dims dense_strides(const dnnl::memory::dims& dims);
 inline dnnl::memory::desc plain_f32(const dnnl::memory::dims& dims) {
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, dense_strides(dims));
 }
+// Channels-last f32 descriptor of logical N x C x spatial... dims: memory
+// order N, spatial..., C (nwc, nhwc, ndhwc).
+dnnl::memory::desc channels_last_f32(const dnnl::memory::dims& dims);
+// Plain or channels-last.
+inline dnnl::memory::desc f32_desc(const dnnl::memory::dims& dims, bool channels_last) {
+  return channels_last ? channels_last_f32(dims) : plain_f32(dims);
+}
+// True when plain and channels-last order put the elements at the same
+// offsets (every spatial dim is 1), so no reorder is ever needed between them.
+bool layouts_coincide(const dnnl::memory::dims& dims);
 
 // Runs `f`, turning a dnnl::error or other exception into a Status that
 // names `who` (the node), so no exception leaves a kernel.

@@ -27,7 +27,7 @@ using ShapeKey = std::vector<int64_t>;
 
 // One key from several shapes (each prefixed with its rank, so {2},{3,4}
 // and {2,3},{4} differ). An absent input counts as rank -1.
-inline ShapeKey shape_key(std::initializer_list<const Shape*> shapes) {
+inline ShapeKey shape_key(const std::vector<const Shape*>& shapes) {
   ShapeKey key;
   for (const Shape* s : shapes) {
     if (s == nullptr) {
