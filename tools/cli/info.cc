@@ -14,6 +14,7 @@ struct InfoOptions {
   std::string model;
   std::vector<std::string> shapes;
   bool json = false;
+  bool no_optimize = false;
   bool ops = false;
 };
 
@@ -55,7 +56,7 @@ int run_info(const InfoOptions& o) {
   if (o.model.empty()) return fail("give a MODEL.onnx (or --ops for the supported operators)");
   auto given = parse_shape_flags(o.shapes);
   if (!given) return fail(given.status().message());
-  auto session = Session::load(o.model, {.threads = 0});
+  auto session = Session::load(o.model, {.threads = 0, .optimize = !o.no_optimize});
   if (!session) return fail(session.status().message());
   const Session& s = **session;
   std::string flops_note;
@@ -106,6 +107,7 @@ void add_info_command(CLI::App& app, CommandList& commands) {
   sub->add_option("model", o->model, "the .onnx file");
   sub->add_option("--shape", o->shapes, "NAME=DIMS for the FLOP estimate when an input has dynamic dimensions, e.g. x=1x3x48x320");
   sub->add_flag("--json", o->json, "print one JSON object");
+  sub->add_flag("--no-optimize", o->no_optimize, "run the graph as written, without graph optimizations (for debugging)");
   sub->add_flag("--ops", o->ops, "list the operators ecoinfer supports");
   commands.emplace_back(sub, [o] { return run_info(*o); });
 }

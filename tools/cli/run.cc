@@ -17,6 +17,7 @@ struct RunOptions {
   std::string output_dir = ".";
   int threads = 0;
   bool json = false;
+  bool no_optimize = false;
   EnergyFlags energy;
 };
 
@@ -36,7 +37,7 @@ Expected<std::vector<NamedTensor>> read_input_flags(const std::vector<std::strin
 int run_run(const RunOptions& o) {
   auto inputs = read_input_flags(o.inputs);
   if (!inputs) return fail(inputs.status().message());
-  auto session = Session::load(o.model, {.threads = o.threads});
+  auto session = Session::load(o.model, {.threads = o.threads, .optimize = !o.no_optimize});
   if (!session) return fail(session.status().message());
   auto energy = prepare_energy(o.energy, resolve_thread_count(o.threads));
   if (!energy) return fail(energy.status().message());
@@ -81,6 +82,7 @@ void add_run_command(CLI::App& app, CommandList& commands) {
   sub->add_option("--output-dir", o->output_dir, "where to write the outputs (created if missing)");
   sub->add_option("--threads", o->threads, "intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", o->json, "print one JSON object");
+  sub->add_flag("--no-optimize", o->no_optimize, "run the graph as written, without graph optimizations (for debugging)");
   add_energy_flags(sub, o->energy);
   commands.emplace_back(sub, [o] { return run_run(*o); });
 }
