@@ -151,16 +151,17 @@ Status SessionImpl::bind_inputs(const std::vector<NamedTensor>& given, RunContex
 Status SessionImpl::execute_node(size_t index, RunContext& ctx, const MemoryPlan* plan,
                                  std::vector<ValueUse>* record, std::vector<NodeTrace>* trace) const {
   const ir::Node& node = graph_.nodes[index];
-  std::vector<const Tensor*> in;
-  in.reserve(node.inputs.size());
+  std::vector<const Tensor*>& in = ctx.node_inputs;
+  in.clear();
   for (ir::ValueId v : node.inputs) in.push_back(v == ir::kNoValue ? nullptr : &ctx.values[static_cast<size_t>(v)]);
-  std::vector<Tensor*> out;
-  out.reserve(node.outputs.size());
+  std::vector<Tensor*>& out = ctx.node_outputs;
+  out.clear();
   for (size_t o = 0; o < node.outputs.size(); ++o) {
     const ir::ValueId v = node.outputs[o];
     out.push_back(v == ir::kNoValue ? &ctx.unused_outputs[index][o] : &ctx.values[static_cast<size_t>(v)]);
   }
-  std::vector<bool> may_alias;
+  std::vector<bool>& may_alias = ctx.node_may_alias;
+  may_alias.clear();
   if (plan != nullptr) {
     for (ir::ValueId v : node.outputs) may_alias.push_back(v != ir::kNoValue && plan->is_alias[static_cast<size_t>(v)]);
   }

@@ -24,6 +24,10 @@ struct RunContext {
   std::vector<ir::ValueId> aliased;                 // slots that share another slot's buffer
   std::map<std::vector<Shape>, MemoryPlan> plans;   // by input shapes (+ types)
   Tensor arena;
+  // Per-node argument lists, reused so a steady-state run allocates nothing.
+  std::vector<const Tensor*> node_inputs;
+  std::vector<Tensor*> node_outputs;
+  std::vector<bool> node_may_alias;
 };
 
 class SessionImpl final : public Session {
