@@ -19,6 +19,7 @@
 #include "common/half.h"
 #include "kernels/dispatch.h"
 #include "kernels/kernel.h"
+#include "kernels/ref/int_input.h"
 
 namespace ecoinfer::kernels {
 namespace {
@@ -26,19 +27,6 @@ namespace {
 constexpr int64_t kMaxElements = int64_t{1} << 40;  // refuse absurd output shapes
 constexpr int64_t kParallelElements = 1 << 15;       // below this, threads cost more than they save
 constexpr int64_t kTile = 32;                        // 32x32 tile of 8-byte elements = 8 KiB, fits L1
-
-Expected<std::vector<int64_t>> read_ints(const Tensor* t, const char* what) {
-  if (t == nullptr) return invalid_argument(fmt::format("the '{}' input is missing", what));
-  std::vector<int64_t> v(static_cast<size_t>(t->numel()));
-  if (t->dtype() == DataType::kInt64) {
-    std::copy_n(t->data<int64_t>(), v.size(), v.begin());
-  } else if (t->dtype() == DataType::kInt32) {
-    std::copy_n(t->data<int32_t>(), v.size(), v.begin());
-  } else {
-    return invalid_argument(fmt::format("the '{}' input must be int64 or int32, not {}", what, dtype_name(t->dtype())));
-  }
-  return v;
-}
 
 bool normalize_axis(int64_t& axis, int64_t rank) {
   if (axis < -rank || axis >= rank) return false;

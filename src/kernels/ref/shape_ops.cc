@@ -13,6 +13,7 @@
 #include "common/half.h"
 #include "kernels/dispatch.h"
 #include "kernels/kernel.h"
+#include "kernels/ref/int_input.h"
 
 namespace ecoinfer::kernels {
 namespace {
@@ -20,20 +21,6 @@ namespace {
 // Refuses outputs so large that allocating them would fail (or that signal a
 // corrupt shape tensor): 2^40 elements is far beyond any real model.
 constexpr int64_t kMaxElements = int64_t{1} << 40;
-
-// An int64 or int32 tensor (shape, axes) as int64 values.
-Expected<std::vector<int64_t>> read_ints(const Tensor* t, const char* what) {
-  if (t == nullptr) return invalid_argument(fmt::format("the '{}' input is missing", what));
-  std::vector<int64_t> v(static_cast<size_t>(t->numel()));
-  if (t->dtype() == DataType::kInt64) {
-    std::copy_n(t->data<int64_t>(), v.size(), v.begin());
-  } else if (t->dtype() == DataType::kInt32) {
-    std::copy_n(t->data<int32_t>(), v.size(), v.begin());
-  } else {
-    return invalid_argument(fmt::format("the '{}' input must be int64, not {}", what, dtype_name(t->dtype())));
-  }
-  return v;
-}
 
 // Checked element count: an error instead of an overflow for absurd shapes.
 Status check_shape(const Shape& shape) {
