@@ -241,10 +241,7 @@ Expected<int> fuse_elementwise_pass(ir::Graph& g) {
     for (size_t k = 0; k < len; ++k) is_float |= c->steps[k].proves_float;
     if (!is_float) continue;
     ir::Node f = make_fused_node(g, *c, len);
-    const int last = c->nodes[len - 1];
-    for (size_t k = 0; k < len; ++k) erase_node(g.nodes[static_cast<size_t>(c->nodes[k])]);
-    g.nodes[static_cast<size_t>(last)] = std::move(f);
-    refresh_producers(g);
+    replace_pattern(g, std::span<const int>(c->nodes.data(), len), std::move(f));
     consumers = consumers_of(g);
     ++fused;
   }

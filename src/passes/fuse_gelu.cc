@@ -101,10 +101,7 @@ Expected<int> fuse_gelu_pass(ir::Graph& g) {
     gelu.opset = kGeluOpset;
     gelu.inputs = {m->x};
     gelu.outputs = {m->y};
-    const int last = *std::max_element(m->nodes.begin(), m->nodes.end());
-    for (int n : m->nodes) erase_node(g.nodes[static_cast<size_t>(n)]);
-    g.nodes[static_cast<size_t>(last)] = std::move(gelu);
-    refresh_producers(g);
+    replace_pattern(g, m->nodes, std::move(gelu));
     consumers = consumers_of(g);
     ++fused;
   }

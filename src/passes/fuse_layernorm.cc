@@ -149,12 +149,7 @@ Expected<int> fuse_layernorm_pass(ir::Graph& g) {
     ln.attributes["axis"].i = m->axis;
     ln.attributes["epsilon"].kind = ir::Attribute::Kind::kFloat;
     ln.attributes["epsilon"].f = m->epsilon;
-    // The new node takes the place of the pattern's last node (all its
-    // inputs are defined before the first one).
-    const int last = *std::max_element(m->nodes.begin(), m->nodes.end());
-    for (int n : m->nodes) erase_node(g.nodes[static_cast<size_t>(n)]);
-    g.nodes[static_cast<size_t>(last)] = std::move(ln);
-    refresh_producers(g);
+    replace_pattern(g, m->nodes, std::move(ln));
     consumers = consumers_of(g);
     ++fused;
   }

@@ -1,5 +1,7 @@
 #include "passes/pattern_util.h"
 
+#include <algorithm>
+
 #include "passes/graph_rewrite.h"
 
 namespace ecoinfer::passes {
@@ -55,6 +57,13 @@ void erase_node(ir::Node& n) {
   n.op_type = kErased;
   n.inputs.clear();
   n.outputs.clear();
+}
+
+void replace_pattern(ir::Graph& g, std::span<const int> matched, ir::Node replacement) {
+  const int last = *std::max_element(matched.begin(), matched.end());
+  for (int n : matched) erase_node(g.nodes[static_cast<size_t>(n)]);
+  g.nodes[static_cast<size_t>(last)] = std::move(replacement);
+  refresh_producers(g);
 }
 
 void drop_erased_nodes(ir::Graph& g) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,5 +43,11 @@ namespace ecoinfer::passes {
 // drop_erased_nodes() removes the marked nodes at the end of a pass.
 void erase_node(ir::Node& n);
 void drop_erased_nodes(ir::Graph& g);
+
+// Replaces a matched pattern by one node: the pattern's nodes are erased and
+// `replacement` takes the place of the last of them (all the pattern's
+// inputs are defined before its first node, so the order stays valid).
+// Producers are refreshed; indices of other nodes do not move.
+void replace_pattern(ir::Graph& g, std::span<const int> matched, ir::Node replacement);
 
 }  // namespace ecoinfer::passes
