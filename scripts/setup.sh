@@ -12,6 +12,10 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-testdata                  # ONNX backend node tests (conformance)
   libopencv-imgproc-dev libopencv-imgcodecs-dev   # OCR app: image decode and geometry
+  libboost-dev                      # serve: Boost.Asio/Beast async HTTP
+  libhiredis-dev libzstd-dev libxxhash-dev   # serve cache: Redis, compression, hashing; stage cache
+  redis-server curl                 # tests: a real Redis, a real HTTP client
+  ccache                            # rebuilds reuse unchanged objects (scripts/build.sh)
 )
 
 missing=()

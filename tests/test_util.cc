@@ -13,7 +13,13 @@ fs::path models_dir() { return source_dir() / "models"; }
 fs::path fixtures_dir() { return source_dir() / "tests" / "fixtures"; }
 
 fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::path(ECOINFER_BINARY_DIR) / "test-tmp" / name;
+  // ctest runs each test as its own process, two at a time: a folder keyed by
+  // name alone was wiped by one test while another was writing in it. The
+  // running test's full name keeps every test in a folder of its own.
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string owner =
+      test ? std::string(test->test_suite_name()) + "." + test->name() : "no-test";
+  fs::path p = fs::path(ECOINFER_BINARY_DIR) / "test-tmp" / owner / name;
   fs::remove_all(p);
   fs::create_directories(p);
   return p;

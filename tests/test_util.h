@@ -14,7 +14,8 @@ namespace ecoinfer::testing {
 std::filesystem::path source_dir();
 std::filesystem::path models_dir();    // <source>/models, filled by scripts/fetch-models.sh
 std::filesystem::path fixtures_dir();  // <source>/tests/fixtures
-// A fresh empty folder under the build tree for this test's files.
+// A fresh empty folder under the build tree, private to the running test
+// (ctest runs tests in parallel processes).
 std::filesystem::path temp_dir(const std::string& name);
 
 // Compares element by element: |a-b| <= atol + rtol*|b| for floating types,
