@@ -13,6 +13,9 @@ const std::vector<Pass>& optimization_pipeline() {
       {"constant_folding", &constant_folding_pass},
       {"fold_batchnorm", &fold_batchnorm_pass},
       {"fold_scale_shift", &fold_scale_shift_pass},
+      // Again: folding a bias Add can make a BN foldable (det's head runs
+      // ConvTranspose -> Add(bias) -> BatchNormalization).
+      {"fold_batchnorm", &fold_batchnorm_pass},
       {"fuse_layernorm", &fuse_layernorm_pass},
       {"fuse_gelu", &fuse_gelu_pass},
       {"fuse_conv_activation", &fuse_conv_activation_pass},

@@ -1,7 +1,9 @@
 // fold_batchnorm: BN after Conv (with and without bias, grouped),
 // ConvTranspose and Gemm folds into the weights; a Conv whose output is
-// also a graph output keeps its BN.
+// also a graph output keeps its BN; in the whole pipeline, a BN behind a
+// bias Add (det's head) folds once the Add has.
 #include "pass_test_util.h"
+#include "passes/pass.h"
 
 namespace ecoinfer::testing {
 namespace {
@@ -62,6 +64,31 @@ TEST(FoldBatchNorm, ConvConvTransposeGemm) {
   EXPECT_EQ(r.rewrites, 4);
   EXPECT_EQ(count_op(r.optimized, "BatchNormalization"), 0);
   EXPECT_EQ(r.nodes_after, r.nodes_before - 4);
+}
+
+// PP-OCRv4 det's head: ConvTranspose -> Add(per-channel bias) -> BN. The
+// Add folds first (fold_scale_shift), then the BN can: the pipeline must
+// give fold_batchnorm a second look after fold_scale_shift.
+TEST(FoldBatchNorm, PipelineFoldsBnBehindABiasAdd) {
+  ModelBuilder b(13);
+  b.input("x", onnx::TensorProto::FLOAT, {1, 4, 5, 5});
+  random_initializer(b, "w", {4, 3, 2, 2}, 5);
+  set_ints(b.node("ConvTranspose", {"x", "w"}, {"c"}), "strides", {2, 2});
+  random_initializer(b, "bias", {1, 3, 1, 1}, 6);
+  b.node("Add", {"c", "bias"}, {"a"});
+  bn_params(b, "bn", 3, 7);
+  bn(b, "a", "bn", "y");
+  b.output("y", onnx::TensorProto::FLOAT, {});
+  const auto path = temp_dir("fold_batchnorm_after_add") / "m.onnx";
+  b.save(path);
+  std::vector<PassFunction> pipeline;
+  for (const passes::Pass& pass : passes::optimization_pipeline()) pipeline.push_back(pass.apply);
+  const Tensor x = random_tensor(DataType::kFloat32, {1, 4, 5, 5}, 8);
+  PassRun r = run_with_and_without(path, pipeline, {{"x", x}});
+  expect_same_outputs(r, 1e-4, 1e-5);
+  EXPECT_EQ(count_op(r.optimized, "BatchNormalization"), 0);
+  EXPECT_EQ(count_op(r.optimized, "Add"), 0);
+  EXPECT_EQ(r.nodes_after, 1);
 }
 
 TEST(FoldBatchNorm, KeepsWhenConvOutputIsReadElsewhere) {
