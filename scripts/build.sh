@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # other folders hit the same entries.
 LAUNCHER=()
 if command -v ccache >/dev/null; then
-  export CCACHE_BASEDIR="$PWD"
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1  # the sanitizer build has -g
   LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 if [[ "${1:-}" == "asan" ]]; then

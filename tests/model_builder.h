@@ -4,6 +4,10 @@
 //   b.node("Relu", {"x"}, {"y"});
 //   b.output("y", onnx::TensorProto::FLOAT, {1, 3});
 //   b.save(dir / "model.onnx");
+//   auto out = save_and_run(b, "relu", {{"x", x}});   // in testing::temp_dir("relu")
+//
+// Attribute setters (set_int, set_ints, set_float, set_string) and typed
+// initializers live here too, so test files do not carry their own copies.
 #pragma once
 
 #include <filesystem>
@@ -12,6 +16,9 @@
 #include <vector>
 
 #include <onnx/onnx_pb.h>
+
+#include "ecoinfer/session.h"
+#include "test_util.h"
 
 namespace ecoinfer::testing {
 
@@ -75,5 +82,53 @@ class ModelBuilder {
 
   onnx::ModelProto model_;
 };
+
+inline void set_int(onnx::NodeProto* n, const std::string& name, int64_t v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+inline void set_float(onnx::NodeProto* n, const std::string& name, float v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(v);
+}
+inline void set_ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t x : v) a->add_ints(x);
+}
+inline void set_string(onnx::NodeProto* n, const std::string& name, const std::string& v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+inline void int64_initializer(ModelBuilder& b, const std::string& name, const std::vector<int64_t>& dims,
+                              const std::vector<int64_t>& values) {
+  onnx::TensorProto* t = b.proto().mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::INT64);
+  for (int64_t d : dims) t->add_dims(d);
+  for (int64_t v : values) t->add_int64_data(v);
+}
+
+// Saves the model in temp_dir(name) and loads it (two threads by default,
+// so the kernels' parallel paths run).
+inline Expected<std::unique_ptr<Session>> save_and_load(const ModelBuilder& b, const std::string& name,
+                                                        SessionOptions options = {.threads = 2}) {
+  const auto path = temp_dir(name) / "model.onnx";
+  b.save(path);
+  return Session::load(path, options);
+}
+inline Expected<std::vector<NamedTensor>> save_and_run(const ModelBuilder& b, const std::string& name,
+                                                       const std::vector<NamedTensor>& inputs) {
+  auto s = save_and_load(b, name);
+  if (!s) return s.status();
+  return (*s)->run(inputs);
+}
 
 }  // namespace ecoinfer::testing

@@ -1,7 +1,15 @@
 #include "test_util.h"
 
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <random>
+
+#include <fmt/format.h>
 
 #include "common/half.h"
 
@@ -11,6 +19,8 @@ namespace fs = std::filesystem;
 fs::path source_dir() { return ECOINFER_SOURCE_DIR; }
 fs::path models_dir() { return source_dir() / "models"; }
 fs::path fixtures_dir() { return source_dir() / "tests" / "fixtures"; }
+fs::path binary_dir() { return ECOINFER_BINARY_DIR; }
+fs::path cli_path() { return binary_dir() / "ecoinfer"; }
 
 fs::path temp_dir(const std::string& name) {
   // ctest runs each test as its own process, two at a time: a folder keyed by
@@ -23,6 +33,26 @@ fs::path temp_dir(const std::string& name) {
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
+}
+
+CliOutcome run_cli(const std::string& args, int timeout_seconds) {
+  static std::atomic<int> calls{0};
+  const fs::path dir = temp_dir(fmt::format("cli-{}", calls++));
+  const std::string cmd = fmt::format("timeout {} {} {} >{} 2>{}", timeout_seconds, cli_path().string(), args,
+                                      (dir / "out").string(), (dir / "err").string());
+  const int status = std::system(cmd.c_str());
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(dir / "out"), slurp(dir / "err")};
+}
+
+void expect_clean_failure(const CliOutcome& o, const std::string& needle) {
+  EXPECT_EQ(o.exit_code, 1) << o.err;
+  EXPECT_EQ(o.err.rfind("ecoinfer: error: ", 0), 0u) << o.err;
+  EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+  EXPECT_NE(o.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << o.err;
 }
 
 std::vector<double> to_doubles(const Tensor& t) {

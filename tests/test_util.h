@@ -14,9 +14,23 @@ namespace ecoinfer::testing {
 std::filesystem::path source_dir();
 std::filesystem::path models_dir();    // <source>/models, filled by scripts/fetch-models.sh
 std::filesystem::path fixtures_dir();  // <source>/tests/fixtures
+std::filesystem::path binary_dir();    // the build tree
+std::filesystem::path cli_path();      // <build>/ecoinfer
 // A fresh empty folder under the build tree, private to the running test
 // (ctest runs tests in parallel processes).
 std::filesystem::path temp_dir(const std::string& name);
+
+// The CLI run as a child process under `timeout` (a hang is a failure,
+// exit code 124): its exit code and what it printed.
+struct CliOutcome {
+  int exit_code = -1;
+  std::string out, err;
+};
+CliOutcome run_cli(const std::string& args, int timeout_seconds = 120);
+
+// A failure the way the CLI promises it: exit code 1 and one line on
+// stderr, "ecoinfer: error: ...", that contains `needle`.
+void expect_clean_failure(const CliOutcome& outcome, const std::string& needle);
 
 // Compares element by element: |a-b| <= atol + rtol*|b| for floating types,
 // equality for integers and bool. On failure the message names the first

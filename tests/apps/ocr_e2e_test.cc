@@ -170,40 +170,15 @@ TEST_F(OcrEndToEnd, BlankImageHasNoLines) {
   EXPECT_TRUE(lines->empty());
 }
 
-struct Outcome {
-  int exit_code;
-  std::string stdout_text;
-  std::string stderr_text;
-};
-
-Outcome run_cli(const std::string& args) {
-  const fs::path dir = testing::temp_dir("ocr_cli_" + std::to_string(std::hash<std::string>{}(args)));
-  const std::string cmd = "timeout 120 " + (fs::path(ECOINFER_BINARY_DIR) / "ecoinfer").string() + " " + args +
-                          " >" + (dir / "out").string() + " 2>" + (dir / "err").string();
-  const int status = std::system(cmd.c_str());
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(dir / "out"), slurp(dir / "err")};
-}
-
-void expect_clean_failure(const Outcome& o, const std::string& needle) {
-  EXPECT_EQ(o.exit_code, 1) << o.stderr_text;
-  EXPECT_EQ(o.stderr_text.rfind("ecoinfer: error: ", 0), 0u) << o.stderr_text;
-  EXPECT_EQ(std::count(o.stderr_text.begin(), o.stderr_text.end(), '\n'), 1) << o.stderr_text;
-  EXPECT_NE(o.stderr_text.find(needle), std::string::npos) << "expected '" << needle << "' in: " << o.stderr_text;
-}
-
 TEST(OcrCli, JsonOutputHasBothLinesAndAProfile) {
   std::vector<DrawnLine> drawn;
   const fs::path png = testing::temp_dir("ocr_e2e_cli") / "hello.png";
   ASSERT_TRUE(cv::imwrite(png.string(), render(kLines, &drawn)));
-  const Outcome o = run_cli("ocr " + png.string() + " --json --profile --threads 2 --models-dir " +
+  const testing::CliOutcome o = testing::run_cli("ocr " + png.string() + " --json --profile --threads 2 --models-dir " +
                             testing::models_dir().string());
-  ASSERT_EQ(o.exit_code, 0) << o.stderr_text;
-  const nlohmann::json j = nlohmann::json::parse(o.stdout_text, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << o.stdout_text;
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const nlohmann::json j = nlohmann::json::parse(o.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << o.out;
   ASSERT_EQ(j["images"].size(), 1u);
   EXPECT_EQ(j["images"][0]["width"], 800);
   std::vector<std::pair<std::string, cv::Rect>> words;
@@ -221,20 +196,20 @@ TEST(OcrCli, JsonOutputHasBothLinesAndAProfile) {
 }
 
 TEST(OcrCli, MissingImageFile) {
-  expect_clean_failure(run_cli("ocr /nonexistent/page.png"), "does not exist");
+  testing::expect_clean_failure(testing::run_cli("ocr /nonexistent/page.png"), "does not exist");
 }
 
 TEST(OcrCli, NonImageFile) {
   const fs::path dir = testing::temp_dir("ocr_cli_not_image");
   std::ofstream(dir / "page.png") << "this is a text file, not an image\n";
-  expect_clean_failure(run_cli("ocr " + (dir / "page.png").string()), "not an image");
+  testing::expect_clean_failure(testing::run_cli("ocr " + (dir / "page.png").string()), "not an image");
 }
 
 TEST(OcrCli, MissingModelsFolder) {
   std::vector<DrawnLine> drawn;
   const fs::path png = testing::temp_dir("ocr_cli_no_models") / "hello.png";
   ASSERT_TRUE(cv::imwrite(png.string(), render(kLines, &drawn)));
-  expect_clean_failure(run_cli("ocr " + png.string() + " --models-dir /nonexistent"), "fetch-models");
+  testing::expect_clean_failure(testing::run_cli("ocr " + png.string() + " --models-dir /nonexistent"), "fetch-models");
 }
 
 }  // namespace

@@ -16,33 +16,6 @@ namespace ecoinfer {
 namespace {
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int exit_code;
-  std::string stdout_text;
-  std::string stderr_text;
-};
-
-// Runs build/ecoinfer with `args` under `timeout` (a hang is a failure).
-Outcome run_cli(const std::string& args) {
-  const fs::path dir = testing::temp_dir("cli_run_" + std::to_string(std::hash<std::string>{}(args)));
-  const std::string cmd = "timeout 60 " + (fs::path(ECOINFER_BINARY_DIR) / "ecoinfer").string() + " " + args + " >" +
-                          (dir / "out").string() + " 2>" + (dir / "err").string();
-  const int status = std::system(cmd.c_str());
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(dir / "out"), slurp(dir / "err")};
-}
-
-// One line, starting "ecoinfer: error: ", containing `needle`.
-void expect_clean_failure(const Outcome& o, const std::string& needle) {
-  EXPECT_EQ(o.exit_code, 1) << o.stderr_text;
-  EXPECT_EQ(o.stderr_text.rfind("ecoinfer: error: ", 0), 0u) << o.stderr_text;
-  EXPECT_EQ(std::count(o.stderr_text.begin(), o.stderr_text.end(), '\n'), 1) << o.stderr_text;
-  EXPECT_NE(o.stderr_text.find(needle), std::string::npos) << "expected '" << needle << "' in: " << o.stderr_text;
-}
-
 // y = Relu(x), x: float [N, 4] (N symbolic).
 fs::path relu_model(const fs::path& dir) {
   testing::ModelBuilder b(13);
@@ -59,17 +32,17 @@ TEST(CliErrors, TruncatedModel) {
   ASSERT_TRUE(fs::exists(src)) << "run scripts/fetch-models.sh";
   fs::copy_file(src, dir / "cut.onnx");
   fs::resize_file(dir / "cut.onnx", fs::file_size(src) / 2);
-  expect_clean_failure(run_cli("info " + (dir / "cut.onnx").string()), "not a valid ONNX model");
+  testing::expect_clean_failure(testing::run_cli("info " + (dir / "cut.onnx").string()), "not a valid ONNX model");
 }
 
 TEST(CliErrors, NotAnOnnxFile) {
   const auto dir = testing::temp_dir("cli_not_onnx");
   std::ofstream(dir / "model.onnx") << "this is a text file, not a model\n";
-  expect_clean_failure(run_cli("info " + (dir / "model.onnx").string()), "not a valid ONNX model");
+  testing::expect_clean_failure(testing::run_cli("info " + (dir / "model.onnx").string()), "not a valid ONNX model");
 }
 
 TEST(CliErrors, MissingModelFile) {
-  expect_clean_failure(run_cli("info /nonexistent/model.onnx"), "does not exist");
+  testing::expect_clean_failure(testing::run_cli("info /nonexistent/model.onnx"), "does not exist");
 }
 
 TEST(CliErrors, UnknownOperatorNamesOpDomainOpsetAndNode) {
@@ -82,11 +55,11 @@ TEST(CliErrors, UnknownOperatorNamesOpDomainOpsetAndNode) {
   b.node("FrobnicateX", {"x"}, {"y"}, "com.example")->set_name("the_frob");
   b.output("y", onnx::TensorProto::FLOAT, {2});
   b.save(dir / "m.onnx");
-  const Outcome o = run_cli("info " + (dir / "m.onnx").string());
-  expect_clean_failure(o, "unsupported operator 'FrobnicateX'");
-  EXPECT_NE(o.stderr_text.find("com.example"), std::string::npos);
-  EXPECT_NE(o.stderr_text.find("opset 3"), std::string::npos);
-  EXPECT_NE(o.stderr_text.find("the_frob"), std::string::npos);
+  const testing::CliOutcome o = testing::run_cli("info " + (dir / "m.onnx").string());
+  testing::expect_clean_failure(o, "unsupported operator 'FrobnicateX'");
+  EXPECT_NE(o.err.find("com.example"), std::string::npos);
+  EXPECT_NE(o.err.find("opset 3"), std::string::npos);
+  EXPECT_NE(o.err.find("the_frob"), std::string::npos);
 }
 
 class CliInputErrors : public ::testing::Test {
@@ -103,8 +76,8 @@ class CliInputErrors : public ::testing::Test {
 };
 
 TEST_F(CliInputErrors, GoodInputRunsAndWritesOutput) {
-  const Outcome o = run_cli(run_with("--input x=" + (dir_ / "good.npy").string()));
-  ASSERT_EQ(o.exit_code, 0) << o.stderr_text;
+  const testing::CliOutcome o = testing::run_cli(run_with("--input x=" + (dir_ / "good.npy").string()));
+  ASSERT_EQ(o.exit_code, 0) << o.err;
   auto y = read_npy(dir_ / "out" / "y.npy");
   ASSERT_TRUE(y) << y.status().message();
   auto x = read_npy(dir_ / "good.npy");
@@ -119,33 +92,33 @@ TEST_F(CliInputErrors, MissingInput) {
   b.output("c", onnx::TensorProto::FLOAT, {2});
   b.save(dir_ / "add.onnx");
   ASSERT_TRUE(write_npy(dir_ / "two.npy", Tensor::from_vector<float>({2}, {1, 2})).is_ok());
-  expect_clean_failure(run_cli("run " + (dir_ / "add.onnx").string() + " --input a=" + (dir_ / "two.npy").string()),
+  testing::expect_clean_failure(testing::run_cli("run " + (dir_ / "add.onnx").string() + " --input a=" + (dir_ / "two.npy").string()),
                        "missing input 'b'");
 }
 
 TEST_F(CliInputErrors, MisnamedInput) {
-  expect_clean_failure(run_cli(run_with("--input image=" + (dir_ / "good.npy").string())),
+  testing::expect_clean_failure(testing::run_cli(run_with("--input image=" + (dir_ / "good.npy").string())),
                        "no input named 'image'");
 }
 
 TEST_F(CliInputErrors, WronglyTypedInput) {
   ASSERT_TRUE(write_npy(dir_ / "ints.npy", Tensor::zeros(DataType::kInt64, {3, 4})).is_ok());
-  expect_clean_failure(run_cli(run_with("--input x=" + (dir_ / "ints.npy").string())),
+  testing::expect_clean_failure(testing::run_cli(run_with("--input x=" + (dir_ / "ints.npy").string())),
                        "input 'x' has type int64; the model expects float");
 }
 
 TEST_F(CliInputErrors, WronglyShapedInput) {
   ASSERT_TRUE(write_npy(dir_ / "bad_shape.npy", Tensor::zeros(DataType::kFloat32, {3, 5})).is_ok());
-  expect_clean_failure(run_cli(run_with("--input x=" + (dir_ / "bad_shape.npy").string())),
+  testing::expect_clean_failure(testing::run_cli(run_with("--input x=" + (dir_ / "bad_shape.npy").string())),
                        "input 'x' has shape 3x5; the model expects d0x4");
   ASSERT_TRUE(write_npy(dir_ / "bad_rank.npy", Tensor::zeros(DataType::kFloat32, {4})).is_ok());
-  expect_clean_failure(run_cli(run_with("--input x=" + (dir_ / "bad_rank.npy").string())), "rank 2");
+  testing::expect_clean_failure(testing::run_cli(run_with("--input x=" + (dir_ / "bad_rank.npy").string())), "rank 2");
 }
 
 TEST_F(CliInputErrors, NpyThatLiesAboutItsSize) {
   fs::copy_file(dir_ / "good.npy", dir_ / "short.npy");
   fs::resize_file(dir_ / "short.npy", fs::file_size(dir_ / "good.npy") - 4);
-  expect_clean_failure(run_cli(run_with("--input x=" + (dir_ / "short.npy").string())), "truncated or corrupt");
+  testing::expect_clean_failure(testing::run_cli(run_with("--input x=" + (dir_ / "short.npy").string())), "truncated or corrupt");
 }
 
 TEST(CliErrors, ExternalDataOutsideTheModelFolderIsRefused) {
@@ -169,20 +142,20 @@ TEST(CliErrors, ExternalDataOutsideTheModelFolderIsRefused) {
   b.node("Add", {"x", "w"}, {"y"});
   b.output("y", onnx::TensorProto::FLOAT, {4});
   b.save(root / "model" / "m.onnx");
-  expect_clean_failure(run_cli("info " + (root / "model" / "m.onnx").string()), "outside the model folder");
+  testing::expect_clean_failure(testing::run_cli("info " + (root / "model" / "m.onnx").string()), "outside the model folder");
 
   // The same file inside the folder is accepted.
   fs::copy_file(root / "secret.bin", root / "model" / "weights.bin");
   loc->set_value("weights.bin");
   b.save(root / "model" / "ok.onnx");
-  const Outcome ok = run_cli("info " + (root / "model" / "ok.onnx").string());
-  EXPECT_EQ(ok.exit_code, 0) << ok.stderr_text;
+  const testing::CliOutcome ok = testing::run_cli("info " + (root / "model" / "ok.onnx").string());
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
 
 TEST(CliErrors, BadShapeFlag) {
   const fs::path cls = testing::models_dir() / "ch_ppocr_mobile_v2.0_cls_infer.onnx";
-  expect_clean_failure(run_cli("bench " + cls.string() + " --shape x=1x3xfoo"), "is not NAME=DIMS");
-  expect_clean_failure(run_cli("bench " + cls.string()), "give its shape, e.g. --shape x=");
+  testing::expect_clean_failure(testing::run_cli("bench " + cls.string() + " --shape x=1x3xfoo"), "is not NAME=DIMS");
+  testing::expect_clean_failure(testing::run_cli("bench " + cls.string()), "give its shape, e.g. --shape x=");
 }
 
 }  // namespace

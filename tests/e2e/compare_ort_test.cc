@@ -22,8 +22,8 @@ std::string slurp(const fs::path& p) {
 }
 
 TEST(CompareOrt, QuickJsonRunHasBothLatenciesRatioAndPeak) {
-  const fs::path src(ECOINFER_SOURCE_DIR);
-  const fs::path bin(ECOINFER_BINARY_DIR);
+  const fs::path src = testing::source_dir();
+  const fs::path bin = testing::binary_dir();
   if (!fs::exists(src / "node_modules" / "onnxruntime-node" / "package.json"))
     GTEST_SKIP() << "onnxruntime-node is not installed (scripts/setup.sh)";
   if (std::system("node --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "node is not on PATH (scripts/setup.sh)";

@@ -17,22 +17,6 @@ namespace ecoinfer {
 namespace {
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int exit_code;
-  std::string out, err;
-};
-
-Outcome run_cli(const fs::path& dir, const std::string& args) {
-  const std::string cmd = "timeout 120 " + (fs::path(ECOINFER_BINARY_DIR) / "ecoinfer").string() + " " + args +
-                          " >" + (dir / "out").string() + " 2>" + (dir / "err").string();
-  const int status = std::system(cmd.c_str());
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(dir / "out"), slurp(dir / "err")};
-}
-
 // y = Relu(x + x): two of the simplest kernels, so the test does not depend
 // on the heavy ones. If Relu or Add is missing, the CLI says so and the
 // assertion below shows that message.
@@ -54,7 +38,7 @@ TEST(EnergyCli, BenchJsonHasEnergyMethodAndCarbon) {
   const fs::path dir = testing::temp_dir("energy_cli_bench");
   const fs::path model = tiny_model(dir);
   const fs::path csv = dir / "emissions.csv";
-  const Outcome o = run_cli(dir, "bench " + model.string() + " --iters 20 --warmup 2 --json --region FR --pue 1.1 "
+  const testing::CliOutcome o = testing::run_cli("bench " + model.string() + " --iters 20 --warmup 2 --json --region FR --pue 1.1 "
                                  "--traffic 1e6/day --price-per-kwh 0.2 --emissions-csv " + csv.string());
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const auto j = nlohmann::json::parse(o.out, nullptr, false);
@@ -84,7 +68,7 @@ TEST(EnergyCli, BenchJsonHasEnergyMethodAndCarbon) {
 
 TEST(EnergyCli, BenchHumanOutputNamesMethodAndWorldDefault) {
   const fs::path dir = testing::temp_dir("energy_cli_human");
-  const Outcome o = run_cli(dir, "bench " + tiny_model(dir).string() + " --iters 5 --warmup 1");
+  const testing::CliOutcome o = testing::run_cli("bench " + tiny_model(dir).string() + " --iters 5 --warmup 1");
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_NE(o.out.find("per inference [" + expected_method() + "]"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("mg CO2e per inference"), std::string::npos) << o.out;
@@ -95,7 +79,7 @@ TEST(EnergyCli, RunReportsTheSingleInference) {
   const fs::path dir = testing::temp_dir("energy_cli_run");
   const fs::path model = tiny_model(dir);
   ASSERT_TRUE(write_npy(dir / "x.npy", testing::random_tensor(DataType::kFloat32, {1, 64}, 3)).is_ok());
-  const Outcome o = run_cli(dir, "run " + model.string() + " --input x=" + (dir / "x.npy").string() +
+  const testing::CliOutcome o = testing::run_cli("run " + model.string() + " --input x=" + (dir / "x.npy").string() +
                                      " --output-dir " + (dir / "outputs").string() + " --json --region us-east-1");
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const auto j = nlohmann::json::parse(o.out, nullptr, false);
@@ -108,7 +92,7 @@ TEST(EnergyCli, RunReportsTheSingleInference) {
 
 TEST(EnergyCli, UnknownRegionIsOneClearLine) {
   const fs::path dir = testing::temp_dir("energy_cli_region");
-  const Outcome o = run_cli(dir, "bench " + tiny_model(dir).string() + " --iters 1 --region eu-west-9");
+  const testing::CliOutcome o = testing::run_cli("bench " + tiny_model(dir).string() + " --iters 1 --region eu-west-9");
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_EQ(o.err.rfind("ecoinfer: error: unknown region 'eu-west-9'", 0), 0u) << o.err;
   EXPECT_NE(o.err.find("eu-west-3"), std::string::npos) << o.err;

@@ -17,42 +17,12 @@
 namespace ecoinfer {
 namespace {
 
-using testing::ModelBuilder;
+using namespace testing;
 
-void add_ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t x : v) a->add_ints(x);
-}
-void add_int(onnx::NodeProto* n, const std::string& name, int64_t v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-void add_string(onnx::NodeProto* n, const std::string& name, const std::string& v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s(v);
-}
-void add_int64_initializer(ModelBuilder& b, const std::string& name, const std::vector<int64_t>& v) {
-  auto* t = b.proto().mutable_graph()->add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::INT64);
-  t->add_dims(static_cast<int64_t>(v.size()));
-  for (int64_t x : v) t->add_int64_data(x);
-}
 
-Expected<std::unique_ptr<Session>> load(const ModelBuilder& b, const std::string& name) {
-  const auto path = testing::temp_dir(name) / "model.onnx";
-  b.save(path);
-  return Session::load(path, {.threads = 2});
-}
 
 Expected<std::vector<NamedTensor>> run_one(const ModelBuilder& b, const std::string& name, const Tensor& x) {
-  auto s = load(b, name);
+  auto s = testing::save_and_load(b, name);
   if (!s) return s.status();
   return (*s)->run({{"x", x}});
 }
@@ -72,9 +42,9 @@ TEST(Resize, DetectionModelNearest2xWithScales) {
   b.initializer("roi", {0}, {});
   b.initializer("scales", {4}, {1, 1, 2, 2});
   auto* n = b.node("Resize", {"x", "roi", "scales"}, {"y"});
-  add_string(n, "mode", "nearest");
-  add_string(n, "coordinate_transformation_mode", "asymmetric");
-  add_string(n, "nearest_mode", "floor");
+  set_string(n, "mode", "nearest");
+  set_string(n, "coordinate_transformation_mode", "asymmetric");
+  set_string(n, "nearest_mode", "floor");
   b.output("y", onnx::TensorProto::FLOAT, {1, 96, -1, -1});
   const Tensor x = testing::random_tensor(DataType::kFloat32, {1, 96, 20, 24}, 1);
   auto out = run_one(b, "resize_det_2x", x);
@@ -92,9 +62,9 @@ TEST(Resize, Opset11SizesWithEmptyScales) {
     b.input("x", onnx::TensorProto::FLOAT, {1, 3, 5, 7});
     b.initializer("roi", {0}, {});
     b.initializer("scales", {0}, {});
-    add_int64_initializer(b, "sizes", {1, 3, 10, 14});
+    int64_initializer(b, "sizes", {4}, {1, 3, 10, 14});
     auto* n = b.node("Resize", {"x", "roi", omit_scales ? "" : "scales", "sizes"}, {"y"});
-    add_string(n, "mode", "nearest");
+    set_string(n, "mode", "nearest");
     b.output("y", onnx::TensorProto::FLOAT, {1, 3, 10, 14});
     const Tensor x = testing::random_tensor(DataType::kFloat32, {1, 3, 5, 7}, 2);
     auto out = run_one(b, "resize_sizes", x);
@@ -115,7 +85,7 @@ TEST(Resize, Opset10NearestLayout) {
   b.input("x", onnx::TensorProto::FLOAT, {1, 1, 2, 4});
   b.initializer("scales", {4}, {1, 1, 0.6f, 0.6f});
   auto* n = b.node("Resize", {"x", "scales"}, {"y"});
-  add_string(n, "mode", "nearest");
+  set_string(n, "mode", "nearest");
   b.output("y", onnx::TensorProto::FLOAT, {1, 1, 1, 2});
   const Tensor x = Tensor::from_vector<float>({1, 1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});
   auto out = run_one(b, "resize_opset10_down", x);
@@ -128,7 +98,7 @@ TEST(Resize, Opset10LinearUpsample) {
   b.input("x", onnx::TensorProto::FLOAT, {1, 1, 2, 2});
   b.initializer("scales", {4}, {1, 1, 2, 2});
   auto* n = b.node("Resize", {"x", "scales"}, {"y"});
-  add_string(n, "mode", "linear");
+  set_string(n, "mode", "linear");
   b.output("y", onnx::TensorProto::FLOAT, {1, 1, 4, 4});
   const Tensor x = Tensor::from_vector<float>({1, 1, 2, 2}, {1, 2, 3, 4});
   auto out = run_one(b, "resize_opset10_linear", x);
@@ -163,9 +133,9 @@ TEST(Resize, LinearMatchesFormulaAcrossRanks) {
     out_shape.insert(out_shape.end(), {oh, ow});
     ModelBuilder b(13);
     b.input("x", onnx::TensorProto::FLOAT, in_shape);
-    add_int64_initializer(b, "sizes", out_shape);
+    int64_initializer(b, "sizes", {static_cast<int64_t>(out_shape.size())}, out_shape);
     auto* n = b.node("Resize", {"x", "", "", "sizes"}, {"y"});
-    add_string(n, "mode", "linear");
+    set_string(n, "mode", "linear");
     b.output("y", onnx::TensorProto::FLOAT, out_shape);
     const Tensor x = testing::random_tensor(DataType::kFloat32, in_shape, 3);
     auto out = run_one(b, "resize_linear_rank" + std::to_string(in_shape.size()), x);
@@ -187,7 +157,7 @@ TEST(Resize, BadInputsGiveErrors) {
     ModelBuilder b(13);
     b.input("x", onnx::TensorProto::FLOAT, {1, 1, 2, 2});
     b.initializer("scales", {4}, {1, 1, 2, 2});
-    add_int64_initializer(b, "sizes", {1, 1, 4, 4});
+    int64_initializer(b, "sizes", {4}, {1, 1, 4, 4});
     b.node("Resize", {"x", "", "scales", "sizes"}, {"y"});
     b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
     auto out = run_one(b, "resize_bad_both", testing::random_tensor(DataType::kFloat32, {1, 1, 2, 2}, 4));
@@ -208,7 +178,7 @@ TEST(Resize, BadInputsGiveErrors) {
   {  // an absurd size: an error, not an allocation failure
     ModelBuilder b(13);
     b.input("x", onnx::TensorProto::FLOAT, {1, 1, 2, 2});
-    add_int64_initializer(b, "sizes", {1, 1, 2, int64_t{1} << 40});
+    int64_initializer(b, "sizes", {4}, {1, 1, 2, int64_t{1} << 40});
     b.node("Resize", {"x", "", "", "sizes"}, {"y"});
     b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
     EXPECT_FALSE(run_one(b, "resize_bad_sizes", testing::random_tensor(DataType::kFloat32, {1, 1, 2, 2}, 4)));
@@ -217,9 +187,9 @@ TEST(Resize, BadInputsGiveErrors) {
     ModelBuilder b(13);
     b.input("x", onnx::TensorProto::FLOAT, {1, 1, 2, 2});
     b.initializer("scales", {4}, {1, 1, 2, 2});
-    add_string(b.node("Resize", {"x", "", "scales"}, {"y"}), "mode", "bicubic");
+    set_string(b.node("Resize", {"x", "", "scales"}, {"y"}), "mode", "bicubic");
     b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
-    EXPECT_FALSE(load(b, "resize_bad_mode"));
+    EXPECT_FALSE(save_and_load(b, "resize_bad_mode"));
   }
 }
 
@@ -229,8 +199,8 @@ TEST(Resize, NearestInt64IsExact) {
   b.input("x", onnx::TensorProto::INT64, {1, 2, 3});
   b.initializer("scales", {3}, {1, 2, 2});
   auto* n = b.node("Resize", {"x", "", "scales"}, {"y"});
-  add_string(n, "coordinate_transformation_mode", "asymmetric");
-  add_string(n, "nearest_mode", "floor");
+  set_string(n, "coordinate_transformation_mode", "asymmetric");
+  set_string(n, "nearest_mode", "floor");
   b.output("y", onnx::TensorProto::INT64, {1, 4, 6});
   const int64_t big = (int64_t{1} << 60) + 1;
   const Tensor x = Tensor::from_vector<int64_t>({1, 2, 3}, {big, 2, 3, 4, 5, -big});
@@ -293,11 +263,11 @@ TEST(Pool, CeilModeAndAsymmetricPads) {
         ModelBuilder b(12);
         b.input("x", onnx::TensorProto::FLOAT, {2, 3, 11, 8});
         auto* n = b.node(is_max ? "MaxPool" : "AveragePool", {"x"}, {"y"});
-        add_ints(n, "kernel_shape", {3, 3});
-        add_ints(n, "strides", {2, 2});
-        add_ints(n, "pads", {pads[0], pads[1], pads[2], pads[3]});
-        add_int(n, "ceil_mode", ceil_mode);
-        if (!is_max) add_int(n, "count_include_pad", include_pad);
+        set_ints(n, "kernel_shape", {3, 3});
+        set_ints(n, "strides", {2, 2});
+        set_ints(n, "pads", {pads[0], pads[1], pads[2], pads[3]});
+        set_int(n, "ceil_mode", ceil_mode);
+        if (!is_max) set_int(n, "count_include_pad", include_pad);
         b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
         auto out = run_one(b, "pool_ceil", x);
         ASSERT_TRUE(out) << out.status().message();
@@ -313,8 +283,8 @@ TEST(Pool, MaxPoolIndicesColumnMajor) {
   ModelBuilder b(12);
   b.input("x", onnx::TensorProto::FLOAT, {1, 2, 3, 4});
   auto* n = b.node("MaxPool", {"x"}, {"y", "i"});
-  add_ints(n, "kernel_shape", {3, 4});
-  add_int(n, "storage_order", 1);
+  set_ints(n, "kernel_shape", {3, 4});
+  set_int(n, "storage_order", 1);
   b.output("y", onnx::TensorProto::FLOAT, {1, 2, 1, 1});
   b.output("i", onnx::TensorProto::INT64, {1, 2, 1, 1});
   std::vector<float> v(24, 0.f);
@@ -356,7 +326,7 @@ TEST(Pool, BadInputGivesErrorStatus) {
   {  // window larger than the input: a run error, not a crash
     ModelBuilder b(12);
     b.input("x", onnx::TensorProto::FLOAT, {1, 1, -1, -1});
-    add_ints(b.node("MaxPool", {"x"}, {"y"}), "kernel_shape", {5, 5});
+    set_ints(b.node("MaxPool", {"x"}, {"y"}), "kernel_shape", {5, 5});
     b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
     auto out = run_one(b, "pool_bad_window", testing::random_tensor(DataType::kFloat32, {1, 1, 3, 3}, 7));
     EXPECT_FALSE(out);
@@ -364,7 +334,7 @@ TEST(Pool, BadInputGivesErrorStatus) {
   {  // rank mismatch between input and kernel_shape
     ModelBuilder b(12);
     b.input("x", onnx::TensorProto::FLOAT, {-1, -1, -1});
-    add_ints(b.node("AveragePool", {"x"}, {"y"}), "kernel_shape", {2, 2});
+    set_ints(b.node("AveragePool", {"x"}, {"y"}), "kernel_shape", {2, 2});
     b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
     auto out = run_one(b, "pool_bad_rank", testing::random_tensor(DataType::kFloat32, {1, 1, 3}, 7));
     EXPECT_FALSE(out);
@@ -373,8 +343,8 @@ TEST(Pool, BadInputGivesErrorStatus) {
     ModelBuilder b(12);
     b.input("x", onnx::TensorProto::FLOAT, {1, 1, 4, 4});
     auto* n = b.node("AveragePool", {"x"}, {"y"});
-    add_ints(n, "kernel_shape", {2, 2});
-    add_ints(n, "pads", {1 << 30, 1 << 30, 1 << 30, 1 << 30});
+    set_ints(n, "kernel_shape", {2, 2});
+    set_ints(n, "pads", {1 << 30, 1 << 30, 1 << 30, 1 << 30});
     b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
     auto out = run_one(b, "pool_huge_pads", testing::random_tensor(DataType::kFloat32, {1, 1, 4, 4}, 7));
     EXPECT_FALSE(out);
@@ -383,10 +353,10 @@ TEST(Pool, BadInputGivesErrorStatus) {
     ModelBuilder b(12);
     b.input("x", onnx::TensorProto::FLOAT, {1, 1, 4, 4});
     auto* n = b.node("MaxPool", {"x"}, {"y"});
-    add_ints(n, "kernel_shape", {2, 2});
-    add_ints(n, "strides", {0, 1});
+    set_ints(n, "kernel_shape", {2, 2});
+    set_ints(n, "strides", {0, 1});
     b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
-    EXPECT_FALSE(load(b, "pool_bad_stride"));
+    EXPECT_FALSE(save_and_load(b, "pool_bad_stride"));
   }
 }
 

@@ -20,26 +20,8 @@
 namespace ecoinfer {
 namespace {
 
-using testing::ModelBuilder;
+using namespace testing;
 
-void add_ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t x : v) a->add_ints(x);
-}
-void add_int(onnx::NodeProto* n, const std::string& name, int64_t v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-void add_float(onnx::NodeProto* n, const std::string& name, float v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(v);
-}
 // An output whose shape the model does not declare (it depends on the test).
 void add_output(ModelBuilder& b, const std::string& name, int32_t elem_type) {
   auto* vi = b.proto().mutable_graph()->add_output();
@@ -49,15 +31,6 @@ void add_output(ModelBuilder& b, const std::string& name, int32_t elem_type) {
 // An input of any shape of the given rank.
 void add_input(ModelBuilder& b, const std::string& name, int32_t elem_type, size_t rank) {
   b.input(name, elem_type, std::vector<int64_t>(rank, -1));
-}
-
-Expected<std::vector<NamedTensor>> run(const ModelBuilder& b, const std::string& name,
-                                       const std::vector<NamedTensor>& inputs) {
-  const auto path = testing::temp_dir(name) / "model.onnx";
-  b.save(path);
-  auto s = Session::load(path, {.threads = 2});
-  if (!s) return s.status();
-  return (*s)->run(inputs);
 }
 
 // ------------------------------------------------------------ reference
@@ -137,14 +110,14 @@ TEST(Reduce, MatchesIndexLoopOnManyShapes) {
         ModelBuilder b(11);
         add_input(b, "x", onnx::TensorProto::FLOAT, c.shape.size());
         auto* n = b.node(op, {"x"}, {"y"});
-        if (!c.axes.empty()) add_ints(n, "axes", c.axes);
-        add_int(n, "keepdims", keepdims);
+        if (!c.axes.empty()) set_ints(n, "axes", c.axes);
+        set_int(n, "keepdims", keepdims);
         add_output(b, "y", onnx::TensorProto::FLOAT);
         // Values near 1 keep ReduceProd finite on long rows.
         const float lo = op == "ReduceProd" ? 0.99f : -1.0f;
         const float hi = op == "ReduceProd" ? 1.01f : 1.0f;
         const Tensor x = testing::random_tensor(DataType::kFloat32, c.shape, 7, lo, hi);
-        auto out = run(b, "reduce_many", {{"x", x}});
+        auto out = save_and_run(b, "reduce_many", {{"x", x}});
         const std::string where = fmt::format("{} on {} keepdims {}", op, shape_to_string(c.shape), keepdims);
         ASSERT_TRUE(out) << where << ": " << out.status().message();
         const Tensor expected = reference_reduce(op, x, c.axes, keepdims);
@@ -165,9 +138,9 @@ TEST(Reduce, EmptyReducedAxisGivesIdentityValues) {
   for (const auto& [op, value] : cases) {
     ModelBuilder b(11);
     add_input(b, "x", onnx::TensorProto::FLOAT, 2);
-    add_ints(b.node(op, {"x"}, {"y"}), "axes", {1});
+    set_ints(b.node(op, {"x"}, {"y"}), "axes", {1});
     add_output(b, "y", onnx::TensorProto::FLOAT);
-    auto out = run(b, "reduce_empty", {{"x", x}});
+    auto out = save_and_run(b, "reduce_empty", {{"x", x}});
     ASSERT_TRUE(out) << op << ": " << out.status().message();
     const Tensor& y = (*out)[0].tensor;
     ASSERT_EQ(y.shape(), (Shape{3, 1})) << op;
@@ -180,22 +153,22 @@ TEST(Reduce, IntegerAndHalfTypes) {
     ModelBuilder b(11);
     add_input(b, "x", onnx::TensorProto::INT32, 2);
     auto* n = b.node("ReduceSum", {"x"}, {"y"});
-    add_ints(n, "axes", {1});
-    add_int(n, "keepdims", 0);
+    set_ints(n, "axes", {1});
+    set_int(n, "keepdims", 0);
     add_output(b, "y", onnx::TensorProto::INT32);
     const Tensor x = Tensor::from_vector<int32_t>({2, 3}, {1, 2, 3, -4, 5, 100});
-    auto out = run(b, "reduce_int", {{"x", x}});
+    auto out = save_and_run(b, "reduce_int", {{"x", x}});
     ASSERT_TRUE(out) << out.status().message();
     EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, Tensor::from_vector<int32_t>({2}, {6, 101})));
   }
   {
     ModelBuilder b(11);
     add_input(b, "x", onnx::TensorProto::FLOAT16, 2);
-    add_ints(b.node("ReduceMean", {"x"}, {"y"}), "axes", {-1});
+    set_ints(b.node("ReduceMean", {"x"}, {"y"}), "axes", {-1});
     add_output(b, "y", onnx::TensorProto::FLOAT16);
     std::vector<Float16> h(2 * 300);
     for (size_t i = 0; i < h.size(); ++i) h[i] = float_to_half(i < 300 ? 1.0f : 0.25f);
-    auto out = run(b, "reduce_half", {{"x", Tensor::from_vector<Float16>({2, 300}, h)}});
+    auto out = save_and_run(b, "reduce_half", {{"x", Tensor::from_vector<Float16>({2, 300}, h)}});
     ASSERT_TRUE(out) << out.status().message();
     const Tensor& y = (*out)[0].tensor;
     ASSERT_EQ(y.shape(), (Shape{2, 1}));
@@ -213,34 +186,34 @@ TEST(Reduce, ReduceSumAxesInputFromOpset13) {
     add_input(b, "x", onnx::TensorProto::FLOAT, 3);
     if (with_axes_input) b.input("axes", onnx::TensorProto::INT64, {-1});
     auto* n = b.node("ReduceSum", {"x", with_axes_input ? "axes" : ""}, {"y"});
-    add_int(n, "noop_with_empty_axes", noop);
+    set_int(n, "noop_with_empty_axes", noop);
     add_output(b, "y", onnx::TensorProto::FLOAT);
     return b;
   };
   const Tensor axes = Tensor::from_vector<int64_t>({2}, {0, -1});
-  auto out = run(make(true, 0), "rsum13_axes", {{"x", x}, {"axes", axes}});
+  auto out = save_and_run(make(true, 0), "rsum13_axes", {{"x", x}, {"axes", axes}});
   ASSERT_TRUE(out) << out.status().message();
   EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, reference_reduce("ReduceSum", x, {0, 2}, true)));
 
   const Tensor no_axes = Tensor::zeros(DataType::kInt64, {0});
-  out = run(make(true, 0), "rsum13_empty", {{"x", x}, {"axes", no_axes}});
+  out = save_and_run(make(true, 0), "rsum13_empty", {{"x", x}, {"axes", no_axes}});
   ASSERT_TRUE(out) << out.status().message();
   EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, reference_reduce("ReduceSum", x, {}, true)));
 
-  out = run(make(true, 1), "rsum13_noop", {{"x", x}, {"axes", no_axes}});
+  out = save_and_run(make(true, 1), "rsum13_noop", {{"x", x}, {"axes", no_axes}});
   ASSERT_TRUE(out) << out.status().message();
   EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, x));
 
-  out = run(make(false, 0), "rsum13_omitted", {{"x", x}});
+  out = save_and_run(make(false, 0), "rsum13_omitted", {{"x", x}});
   ASSERT_TRUE(out) << out.status().message();
   EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, reference_reduce("ReduceSum", x, {}, true)));
 
   // Opset 11: the attribute.
   ModelBuilder b(11);
   add_input(b, "x", onnx::TensorProto::FLOAT, 3);
-  add_ints(b.node("ReduceSum", {"x"}, {"y"}), "axes", {1});
+  set_ints(b.node("ReduceSum", {"x"}, {"y"}), "axes", {1});
   add_output(b, "y", onnx::TensorProto::FLOAT);
-  out = run(b, "rsum11", {{"x", x}});
+  out = save_and_run(b, "rsum11", {{"x", x}});
   ASSERT_TRUE(out) << out.status().message();
   EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, reference_reduce("ReduceSum", x, {1}, true)));
 }
@@ -248,9 +221,9 @@ TEST(Reduce, ReduceSumAxesInputFromOpset13) {
 TEST(Reduce, AxisOutOfRangeIsAnError) {
   ModelBuilder b(11);
   add_input(b, "x", onnx::TensorProto::FLOAT, 2);
-  add_ints(b.node("ReduceMax", {"x"}, {"y"}), "axes", {2});
+  set_ints(b.node("ReduceMax", {"x"}, {"y"}), "axes", {2});
   add_output(b, "y", onnx::TensorProto::FLOAT);
-  auto out = run(b, "reduce_bad_axis", {{"x", testing::random_tensor(DataType::kFloat32, {2, 3}, 1)}});
+  auto out = save_and_run(b, "reduce_bad_axis", {{"x", testing::random_tensor(DataType::kFloat32, {2, 3}, 1)}});
   ASSERT_FALSE(out);
   EXPECT_NE(out.status().message().find("out of range"), std::string::npos) << out.status().message();
 
@@ -259,7 +232,7 @@ TEST(Reduce, AxisOutOfRangeIsAnError) {
   b13.input("axes", onnx::TensorProto::INT64, {-1});
   b13.node("ReduceSum", {"x", "axes"}, {"y"});
   add_output(b13, "y", onnx::TensorProto::FLOAT);
-  out = run(b13, "reduce_bad_axis_input", {{"x", testing::random_tensor(DataType::kFloat32, {2, 3}, 1)},
+  out = save_and_run(b13, "reduce_bad_axis_input", {{"x", testing::random_tensor(DataType::kFloat32, {2, 3}, 1)},
                                            {"axes", Tensor::from_vector<int64_t>({1}, {-3})}});
   EXPECT_FALSE(out);
 }
@@ -274,11 +247,11 @@ TEST(ArgMax, StridedTiesAndLastIndex) {
       ModelBuilder b(12);
       add_input(b, "x", onnx::TensorProto::FLOAT, 3);
       auto* n = b.node(is_max ? "ArgMax" : "ArgMin", {"x"}, {"y"});
-      add_int(n, "axis", 1);
-      add_int(n, "keepdims", 0);
-      add_int(n, "select_last_index", last);
+      set_int(n, "axis", 1);
+      set_int(n, "keepdims", 0);
+      set_int(n, "select_last_index", last);
       add_output(b, "y", onnx::TensorProto::INT64);
-      auto out = run(b, "arg_strided", {{"x", x}});
+      auto out = save_and_run(b, "arg_strided", {{"x", x}});
       ASSERT_TRUE(out) << out.status().message();
       std::vector<int64_t> expected;
       if (is_max) expected = last ? std::vector<int64_t>{2, 1, 1, 2} : std::vector<int64_t>{1, 0, 0, 0};
@@ -293,9 +266,9 @@ TEST(ArgMax, EmptyAxisAndBadAxisAreErrors) {
   for (const auto& [shape, axis] : std::vector<std::pair<Shape, int64_t>>{{{3, 0}, 1}, {{2, 3}, 2}, {{2, 3}, -3}}) {
     ModelBuilder b(12);
     add_input(b, "x", onnx::TensorProto::FLOAT, 2);
-    add_int(b.node("ArgMin", {"x"}, {"y"}), "axis", axis);
+    set_int(b.node("ArgMin", {"x"}, {"y"}), "axis", axis);
     add_output(b, "y", onnx::TensorProto::INT64);
-    auto out = run(b, "arg_bad", {{"x", Tensor::zeros(DataType::kFloat32, shape)}});
+    auto out = save_and_run(b, "arg_bad", {{"x", Tensor::zeros(DataType::kFloat32, shape)}});
     EXPECT_FALSE(out) << shape_to_string(shape) << " axis " << axis;
   }
 }
@@ -331,9 +304,9 @@ TEST(Softmax, Opset11CoercesTo2dOpset13UsesOneAxis) {
     for (const int opset : {11, 13}) {
       ModelBuilder b(opset);
       add_input(b, "x", onnx::TensorProto::FLOAT, 3);
-      add_int(b.node(log ? "LogSoftmax" : "Softmax", {"x"}, {"y"}), "axis", 1);
+      set_int(b.node(log ? "LogSoftmax" : "Softmax", {"x"}, {"y"}), "axis", 1);
       add_output(b, "y", onnx::TensorProto::FLOAT);
-      auto out = run(b, "softmax_opset", {{"x", x}});
+      auto out = save_and_run(b, "softmax_opset", {{"x", x}});
       ASSERT_TRUE(out) << out.status().message();
       const auto expected = opset == 11 ? reference_softmax(xv, 2, 12, 1, log) : reference_softmax(xv, 2, 3, 4, log);
       EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, as_float(shape, expected), 1e-5, 1e-6))
@@ -355,7 +328,7 @@ TEST(Softmax, LargeInputsAndWideRange) {
     add_input(b, "x", onnx::TensorProto::FLOAT, 2);
     b.node(log ? "LogSoftmax" : "Softmax", {"x"}, {"y"});
     add_output(b, "y", onnx::TensorProto::FLOAT);
-    auto out = run(b, "softmax_large", {{"x", x}});
+    auto out = save_and_run(b, "softmax_large", {{"x", x}});
     ASSERT_TRUE(out) << out.status().message();
     for (float y : (*out)[0].tensor.span<float>()) ASSERT_TRUE(std::isfinite(y));
     EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, as_float({2, 203}, reference_softmax(xv, 2, 203, 1, log)),
@@ -371,9 +344,9 @@ TEST(Softmax, ParallelRowsAndColumns) {
   for (const int64_t axis : {-1, 1}) {
     ModelBuilder b(13);
     add_input(b, "x", onnx::TensorProto::FLOAT, 3);
-    add_int(b.node("Softmax", {"x"}, {"y"}), "axis", axis);
+    set_int(b.node("Softmax", {"x"}, {"y"}), "axis", axis);
     add_output(b, "y", onnx::TensorProto::FLOAT);
-    auto out = run(b, "softmax_parallel", {{"x", x}});
+    auto out = save_and_run(b, "softmax_parallel", {{"x", x}});
     ASSERT_TRUE(out) << out.status().message();
     const auto expected = axis == -1 ? reference_softmax(xv, 960, 50, 1, false) : reference_softmax(xv, 48, 20, 50, false);
     EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, as_float(shape, expected), 1e-5, 1e-7)) << "axis " << axis;
@@ -384,10 +357,10 @@ TEST(Softmax, HalfAndDoubleAndBadAxis) {
   {
     ModelBuilder b(13);
     add_input(b, "x", onnx::TensorProto::DOUBLE, 3);
-    add_int(b.node("Softmax", {"x"}, {"y"}), "axis", 0);
+    set_int(b.node("Softmax", {"x"}, {"y"}), "axis", 0);
     add_output(b, "y", onnx::TensorProto::DOUBLE);
     const Tensor x = testing::random_tensor(DataType::kFloat64, {3, 2, 5}, 9, -5, 5);
-    auto out = run(b, "softmax_double", {{"x", x}});
+    auto out = save_and_run(b, "softmax_double", {{"x", x}});
     ASSERT_TRUE(out) << out.status().message();
     const auto expected = reference_softmax(testing::to_doubles(x), 1, 3, 10, false);
     EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, Tensor::from_vector<double>({3, 2, 5}, expected), 1e-12, 1e-14));
@@ -400,7 +373,7 @@ TEST(Softmax, HalfAndDoubleAndBadAxis) {
     const std::vector<float> f{1, 2, 3, 4, -1, 0, 0, 1};
     std::vector<Float16> h;
     for (float v : f) h.push_back(float_to_half(v));
-    auto out = run(b, "softmax_half", {{"x", Tensor::from_vector<Float16>({2, 4}, h)}});
+    auto out = save_and_run(b, "softmax_half", {{"x", Tensor::from_vector<Float16>({2, 4}, h)}});
     ASSERT_TRUE(out) << out.status().message();
     const auto expected = reference_softmax({f.begin(), f.end()}, 2, 4, 1, false);
     const Tensor& y = (*out)[0].tensor;
@@ -408,9 +381,9 @@ TEST(Softmax, HalfAndDoubleAndBadAxis) {
   }
   ModelBuilder b(13);
   add_input(b, "x", onnx::TensorProto::FLOAT, 2);
-  add_int(b.node("Softmax", {"x"}, {"y"}), "axis", 2);
+  set_int(b.node("Softmax", {"x"}, {"y"}), "axis", 2);
   add_output(b, "y", onnx::TensorProto::FLOAT);
-  EXPECT_FALSE(run(b, "softmax_bad_axis", {{"x", testing::random_tensor(DataType::kFloat32, {2, 3}, 1)}}));
+  EXPECT_FALSE(save_and_run(b, "softmax_bad_axis", {{"x", testing::random_tensor(DataType::kFloat32, {2, 3}, 1)}}));
 }
 
 // ------------------------------------------------------------ normalizations
@@ -422,12 +395,12 @@ TEST(LayerNormalization, NoBiasBroadcastScaleAndStatistics) {
   add_input(b, "x", onnx::TensorProto::FLOAT, 3);
   b.initializer("scale", {5}, {1, 2, 3, 4, 5});  // broadcast over the axis-1 dims
   auto* n = b.node("LayerNormalization", {"x", "scale"}, {"y", "mean", "inv"});
-  add_int(n, "axis", 1);
-  add_float(n, "epsilon", 1e-3f);
+  set_int(n, "axis", 1);
+  set_float(n, "epsilon", 1e-3f);
   add_output(b, "y", onnx::TensorProto::FLOAT);
   add_output(b, "mean", onnx::TensorProto::FLOAT);
   add_output(b, "inv", onnx::TensorProto::FLOAT);
-  auto out = run(b, "layernorm", {{"x", x}});
+  auto out = save_and_run(b, "layernorm", {{"x", x}});
   ASSERT_TRUE(out) << out.status().message();
   const auto xv = testing::to_doubles(x);
   std::vector<double> y(xv.size()), mean(2), inv(2);
@@ -451,9 +424,9 @@ TEST(InstanceNormalization, MatchesPerChannelLoop) {
   add_input(b, "x", onnx::TensorProto::FLOAT, 4);
   b.initializer("scale", {3}, {0.5f, 1, 2});
   b.initializer("bias", {3}, {0, 1, -1});
-  add_float(b.node("InstanceNormalization", {"x", "scale", "bias"}, {"y"}), "epsilon", 1e-2f);
+  set_float(b.node("InstanceNormalization", {"x", "scale", "bias"}, {"y"}), "epsilon", 1e-2f);
   add_output(b, "y", onnx::TensorProto::FLOAT);
-  auto out = run(b, "instnorm", {{"x", x}});
+  auto out = save_and_run(b, "instnorm", {{"x", x}});
   ASSERT_TRUE(out) << out.status().message();
   const auto xv = testing::to_doubles(x);
   const double scale[3] = {0.5, 1, 2}, bias[3] = {0, 1, -1};
@@ -485,9 +458,9 @@ TEST(BatchNormalization, NonSpatialOpset7AndBadParameters) {
   b.initializer("b", {2, 3}, bias);
   b.initializer("m", {2, 3}, mean);
   b.initializer("v", {2, 3}, var);
-  add_int(b.node("BatchNormalization", {"x", "s", "b", "m", "v"}, {"y"}), "spatial", 0);
+  set_int(b.node("BatchNormalization", {"x", "s", "b", "m", "v"}, {"y"}), "spatial", 0);
   add_output(b, "y", onnx::TensorProto::FLOAT);
-  auto out = run(b, "bn_nonspatial", {{"x", x}});
+  auto out = save_and_run(b, "bn_nonspatial", {{"x", x}});
   ASSERT_TRUE(out) << out.status().message();
   const auto xv = testing::to_doubles(x);
   std::vector<double> y(xv.size());
@@ -506,7 +479,7 @@ TEST(BatchNormalization, NonSpatialOpset7AndBadParameters) {
   bad.initializer("v", {2}, {1, 1});
   bad.node("BatchNormalization", {"x", "s", "b", "m", "v"}, {"y"});
   add_output(bad, "y", onnx::TensorProto::FLOAT);
-  out = run(bad, "bn_bad", {{"x", x}});
+  out = save_and_run(bad, "bn_bad", {{"x", x}});
   ASSERT_FALSE(out);
   EXPECT_NE(out.status().message().find("scale"), std::string::npos) << out.status().message();
 }

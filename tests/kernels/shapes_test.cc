@@ -18,40 +18,14 @@
 namespace ecoinfer {
 namespace {
 
-using testing::ModelBuilder;
+using namespace testing;
 using Index = std::vector<int64_t>;
 
 constexpr int32_t kF = onnx::TensorProto::FLOAT;
 constexpr int32_t kI64 = onnx::TensorProto::INT64;
 
-void add_ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t x : v) a->add_ints(x);
-}
-void add_int(onnx::NodeProto* n, const std::string& name, int64_t v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-void add_string(onnx::NodeProto* n, const std::string& name, const std::string& v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s(v);
-}
 // Symbolic dims of the given rank: the kernels see whatever shape is fed.
 std::vector<int64_t> any(size_t rank) { return std::vector<int64_t>(rank, -1); }
-
-Expected<std::vector<NamedTensor>> run(const ModelBuilder& b, const std::string& name, const std::vector<NamedTensor>& in) {
-  const auto path = testing::temp_dir(name) / "model.onnx";
-  b.save(path);
-  auto s = Session::load(path, {.threads = 2});
-  if (!s) return s.status();
-  return (*s)->run(in);
-}
 
 Tensor ints(const std::vector<int64_t>& v) { return Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v); }
 
@@ -109,16 +83,16 @@ TEST(ShapeOps, ReshapeAllowZeroAndBadSizes) {
   ModelBuilder b(14);
   b.input("x", kF, any(2));
   b.input("shape", kI64, {-1});
-  add_int(b.node("Reshape", {"x", "shape"}, {"y"}), "allowzero", 1);
+  set_int(b.node("Reshape", {"x", "shape"}, {"y"}), "allowzero", 1);
   b.output("y", kF, any(2));
-  auto empty = run(b, "reshape_allowzero", {{"x", Tensor::zeros(DataType::kFloat32, {0, 4})}, {"shape", ints({4, 0})}});
+  auto empty = save_and_run(b, "reshape_allowzero", {{"x", Tensor::zeros(DataType::kFloat32, {0, 4})}, {"shape", ints({4, 0})}});
   ASSERT_TRUE(empty) << empty.status().message();
   EXPECT_EQ((*empty)[0].tensor.shape(), (Shape{4, 0}));
-  auto bad = run(b, "reshape_bad", {{"x", Tensor::zeros(DataType::kFloat32, {3, 4})}, {"shape", ints({5, -1})}});
+  auto bad = save_and_run(b, "reshape_bad", {{"x", Tensor::zeros(DataType::kFloat32, {3, 4})}, {"shape", ints({5, -1})}});
   EXPECT_FALSE(bad);
-  auto two = run(b, "reshape_two", {{"x", Tensor::zeros(DataType::kFloat32, {3, 4})}, {"shape", ints({-1, -1})}});
+  auto two = save_and_run(b, "reshape_two", {{"x", Tensor::zeros(DataType::kFloat32, {3, 4})}, {"shape", ints({-1, -1})}});
   EXPECT_FALSE(two);
-  auto scalar = run(b, "reshape_scalar", {{"x", Tensor::zeros(DataType::kFloat32, {1, 1})}, {"shape", ints({})}});
+  auto scalar = save_and_run(b, "reshape_scalar", {{"x", Tensor::zeros(DataType::kFloat32, {1, 1})}, {"shape", ints({})}});
   ASSERT_TRUE(scalar) << scalar.status().message();
   EXPECT_EQ((*scalar)[0].tensor.rank(), 0u);
 }
@@ -129,9 +103,9 @@ TEST(ShapeOps, SqueezeAttributeAndInput) {
   Tensor x = testing::random_tensor(DataType::kFloat32, {1, 3, 1, 2}, 7);
   ModelBuilder b11(11);
   b11.input("x", kF, any(4));
-  add_ints(b11.node("Squeeze", {"x"}, {"y"}), "axes", {-2});
+  set_ints(b11.node("Squeeze", {"x"}, {"y"}), "axes", {-2});
   b11.output("y", kF, any(3));
-  auto a = run(b11, "squeeze11", {{"x", x}});
+  auto a = save_and_run(b11, "squeeze11", {{"x", x}});
   ASSERT_TRUE(a) << a.status().message();
   EXPECT_EQ((*a)[0].tensor.shape(), (Shape{1, 3, 2}));
 
@@ -140,17 +114,17 @@ TEST(ShapeOps, SqueezeAttributeAndInput) {
   b13.input("axes", kI64, {-1});
   b13.node("Squeeze", {"x", "axes"}, {"y"});
   b13.output("y", kF, any(2));
-  auto c = run(b13, "squeeze13", {{"x", x}, {"axes", ints({0, 2})}});
+  auto c = save_and_run(b13, "squeeze13", {{"x", x}, {"axes", ints({0, 2})}});
   ASSERT_TRUE(c) << c.status().message();
   EXPECT_EQ((*c)[0].tensor.shape(), (Shape{3, 2}));
-  EXPECT_FALSE(run(b13, "squeeze13_bad", {{"x", x}, {"axes", ints({1})}}));  // size 3, not 1
-  EXPECT_FALSE(run(b13, "squeeze13_range", {{"x", x}, {"axes", ints({4})}}));
+  EXPECT_FALSE(save_and_run(b13, "squeeze13_bad", {{"x", x}, {"axes", ints({1})}}));  // size 3, not 1
+  EXPECT_FALSE(save_and_run(b13, "squeeze13_range", {{"x", x}, {"axes", ints({4})}}));
 
   ModelBuilder all(13);
   all.input("x", kF, any(4));
   all.node("Squeeze", {"x"}, {"y"});
   all.output("y", kF, any(2));
-  auto d = run(all, "squeeze_all", {{"x", x}});
+  auto d = save_and_run(all, "squeeze_all", {{"x", x}});
   ASSERT_TRUE(d) << d.status().message();
   EXPECT_EQ((*d)[0].tensor.shape(), (Shape{3, 2}));
 }
@@ -159,9 +133,9 @@ TEST(ShapeOps, UnsqueezeAttributeAndInput) {
   Tensor x = testing::random_tensor(DataType::kFloat32, {3, 2}, 8);
   ModelBuilder b11(11);
   b11.input("x", kF, any(2));
-  add_ints(b11.node("Unsqueeze", {"x"}, {"y"}), "axes", {-1, 0});
+  set_ints(b11.node("Unsqueeze", {"x"}, {"y"}), "axes", {-1, 0});
   b11.output("y", kF, any(4));
-  auto a = run(b11, "unsqueeze11", {{"x", x}});
+  auto a = save_and_run(b11, "unsqueeze11", {{"x", x}});
   ASSERT_TRUE(a) << a.status().message();
   EXPECT_EQ((*a)[0].tensor.shape(), (Shape{1, 3, 2, 1}));
 
@@ -170,12 +144,12 @@ TEST(ShapeOps, UnsqueezeAttributeAndInput) {
   b13.input("axes", kI64, {-1});
   b13.node("Unsqueeze", {"x", "axes"}, {"y"});
   b13.output("y", kF, any(3));
-  auto c = run(b13, "unsqueeze13", {{"x", x}, {"axes", ints({1})}});
+  auto c = save_and_run(b13, "unsqueeze13", {{"x", x}, {"axes", ints({1})}});
   ASSERT_TRUE(c) << c.status().message();
   EXPECT_EQ((*c)[0].tensor.shape(), (Shape{3, 1, 2}));
   EXPECT_TRUE(testing::tensors_close((*c)[0].tensor, x.reshaped({3, 1, 2})));
-  EXPECT_FALSE(run(b13, "unsqueeze13_dup", {{"x", x}, {"axes", ints({1, 1})}}));
-  EXPECT_FALSE(run(b13, "unsqueeze13_range", {{"x", x}, {"axes", ints({3})}}));
+  EXPECT_FALSE(save_and_run(b13, "unsqueeze13_dup", {{"x", x}, {"axes", ints({1, 1})}}));
+  EXPECT_FALSE(save_and_run(b13, "unsqueeze13_range", {{"x", x}, {"axes", ints({3})}}));
 }
 
 // ---- Slice: attributes before opset 10, inputs from 10 ----
@@ -196,11 +170,11 @@ TEST(DataMovement, SliceAttributesBeforeOpset10) {
   ModelBuilder b(9);
   b.input("x", kF, any(2));
   auto* n = b.node("Slice", {"x"}, {"y"});
-  add_ints(n, "starts", {1, -4});
-  add_ints(n, "ends", {std::numeric_limits<int64_t>::max(), -1});
-  add_ints(n, "axes", {0, 1});
+  set_ints(n, "starts", {1, -4});
+  set_ints(n, "ends", {std::numeric_limits<int64_t>::max(), -1});
+  set_ints(n, "axes", {0, 1});
   b.output("y", kF, any(2));
-  auto out = run(b, "slice9", {{"x", x}});
+  auto out = save_and_run(b, "slice9", {{"x", x}});
   ASSERT_TRUE(out) << out.status().message();
   EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, slice_ref(slice_ref(x, 0, 1, 1, 3), 1, 1, 1, 3)));
 }
@@ -224,16 +198,16 @@ TEST(DataMovement, SliceInputsNegativeStepsAndClamping) {
       {1, 2, kMax, 1, 1, 1},       // huge step, one element
   };
   for (const Case& c : cases) {
-    auto out = run(b, "slice13", {{"x", x}, {"starts", ints({c.start})}, {"ends", ints({c.end})}, {"axes", ints({c.axis})},
+    auto out = save_and_run(b, "slice13", {{"x", x}, {"starts", ints({c.start})}, {"ends", ints({c.end})}, {"axes", ints({c.axis})},
                                   {"steps", ints({c.step})}});
     ASSERT_TRUE(out) << out.status().message();
     const size_t axis = static_cast<size_t>(c.axis < 0 ? c.axis + 3 : c.axis);
     EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, slice_ref(x, axis, c.ref_start, c.step, c.ref_len)))
         << "start " << c.start << " end " << c.end << " step " << c.step;
   }
-  EXPECT_FALSE(run(b, "slice13_zero_step", {{"x", x}, {"starts", ints({0})}, {"ends", ints({1})}, {"axes", ints({0})},
+  EXPECT_FALSE(save_and_run(b, "slice13_zero_step", {{"x", x}, {"starts", ints({0})}, {"ends", ints({1})}, {"axes", ints({0})},
                                             {"steps", ints({0})}}));
-  EXPECT_FALSE(run(b, "slice13_bad_axis", {{"x", x}, {"starts", ints({0})}, {"ends", ints({1})}, {"axes", ints({3})},
+  EXPECT_FALSE(save_and_run(b, "slice13_bad_axis", {{"x", x}, {"starts", ints({0})}, {"ends", ints({1})}, {"axes", ints({3})},
                                            {"steps", ints({1})}}));
 }
 
@@ -259,10 +233,10 @@ TEST(DataMovement, TransposeMatchesIndexLoop) {
     for (const auto& [shape, perm] : cases) {
       ModelBuilder b(13);
       b.input("x", onnx_type, any(shape.size()));
-      add_ints(b.node("Transpose", {"x"}, {"y"}), "perm", perm);
+      set_ints(b.node("Transpose", {"x"}, {"y"}), "perm", perm);
       b.output("y", onnx_type, any(shape.size()));
       Tensor x = testing::random_tensor(dt, shape, 11);
-      auto out = run(b, "transpose", {{"x", x}});
+      auto out = save_and_run(b, "transpose", {{"x", x}});
       ASSERT_TRUE(out) << out.status().message();
       Shape out_shape;
       for (int64_t p : perm) out_shape.push_back(shape[static_cast<size_t>(p)]);
@@ -281,9 +255,9 @@ TEST(DataMovement, TransposeMatchesIndexLoop) {
 TEST(DataMovement, TransposeBadPerm) {
   ModelBuilder b(13);
   b.input("x", kF, any(3));
-  add_ints(b.node("Transpose", {"x"}, {"y"}), "perm", {0, 0, 1});
+  set_ints(b.node("Transpose", {"x"}, {"y"}), "perm", {0, 0, 1});
   b.output("y", kF, any(3));
-  EXPECT_FALSE(run(b, "transpose_bad", {{"x", Tensor::zeros(DataType::kFloat32, {2, 2, 2})}}));
+  EXPECT_FALSE(save_and_run(b, "transpose_bad", {{"x", Tensor::zeros(DataType::kFloat32, {2, 2, 2})}}));
 }
 
 // ---- Gather ----
@@ -292,17 +266,17 @@ TEST(DataMovement, GatherNegativeAndOutOfRange) {
   ModelBuilder b(13);
   b.input("x", kF, any(3));
   b.input("i", kI64, any(2));
-  add_int(b.node("Gather", {"x", "i"}, {"y"}), "axis", 1);
+  set_int(b.node("Gather", {"x", "i"}, {"y"}), "axis", 1);
   b.output("y", kF, any(4));
   Tensor x = testing::random_tensor(DataType::kFloat32, {2, 5, 3}, 12);
   Tensor idx = Tensor::from_vector<int64_t>({2, 2}, {-1, 0, 4, -5});
-  auto out = run(b, "gather", {{"x", x}, {"i", idx}});
+  auto out = save_and_run(b, "gather", {{"x", x}, {"i", idx}});
   ASSERT_TRUE(out) << out.status().message();
   const int64_t pick[] = {4, 0, 4, 0};
   EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, reference(x, {2, 2, 2, 3}, [&](const Index& o) {
     return flat_index({2, 5, 3}, {o[0], pick[o[1] * 2 + o[2]], o[3]});
   })));
-  auto bad = run(b, "gather_bad", {{"x", x}, {"i", Tensor::from_vector<int64_t>({1, 1}, {5})}});
+  auto bad = save_and_run(b, "gather_bad", {{"x", x}, {"i", Tensor::from_vector<int64_t>({1, 1}, {5})}});
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.status().message().find("index 5"), std::string::npos) << bad.status().message();
   EXPECT_NE(bad.status().message().find("size 5"), std::string::npos) << bad.status().message();
@@ -341,19 +315,19 @@ TEST(DataMovement, PadModesBothLayouts) {
       ModelBuilder b2(10);
       b2.input("x", kF, any(2));
       auto* n = b2.node("Pad", {"x"}, {"y"});
-      add_ints(n, "pads", pads);
-      add_string(n, "mode", mode);
+      set_ints(n, "pads", pads);
+      set_string(n, "mode", mode);
       b2.output("y", kF, any(2));
-      auto a = run(b2, "pad10", {{"x", x}});
+      auto a = save_and_run(b2, "pad10", {{"x", x}});
       ASSERT_TRUE(a) << a.status().message();
       EXPECT_TRUE(testing::tensors_close((*a)[0].tensor, pad_ref(x, pads, mode))) << mode;
 
       ModelBuilder b13(13);
       b13.input("x", kF, any(2));
       b13.input("pads", kI64, {4});
-      add_string(b13.node("Pad", {"x", "pads"}, {"y"}), "mode", mode);
+      set_string(b13.node("Pad", {"x", "pads"}, {"y"}), "mode", mode);
       b13.output("y", kF, any(2));
-      auto c = run(b13, "pad13", {{"x", x}, {"pads", ints(pads)}});
+      auto c = save_and_run(b13, "pad13", {{"x", x}, {"pads", ints(pads)}});
       ASSERT_TRUE(c) << c.status().message();
       EXPECT_TRUE(testing::tensors_close((*c)[0].tensor, pad_ref(x, pads, mode))) << mode;
     }
@@ -363,8 +337,8 @@ TEST(DataMovement, PadModesBothLayouts) {
   b.input("pads", kI64, {-1});
   b.node("Pad", {"x", "pads"}, {"y"});
   b.output("y", kF, any(2));
-  EXPECT_FALSE(run(b, "pad_short", {{"x", x}, {"pads", ints({1, 1})}}));
-  EXPECT_FALSE(run(b, "pad_crop", {{"x", x}, {"pads", ints({-2, 0, -2, 0})}}));
+  EXPECT_FALSE(save_and_run(b, "pad_short", {{"x", x}, {"pads", ints({1, 1})}}));
+  EXPECT_FALSE(save_and_run(b, "pad_crop", {{"x", x}, {"pads", ints({-2, 0, -2, 0})}}));
 }
 
 TEST(DataMovement, PadConstantValueInput) {
@@ -374,7 +348,7 @@ TEST(DataMovement, PadConstantValueInput) {
   b.input("v", onnx::TensorProto::INT32, {});
   b.node("Pad", {"x", "pads", "v"}, {"y"});
   b.output("y", onnx::TensorProto::INT32, any(1));
-  auto out = run(b, "pad_value", {{"x", Tensor::from_vector<int32_t>({2}, {5, 6})}, {"pads", ints({1, 2})},
+  auto out = save_and_run(b, "pad_value", {{"x", Tensor::from_vector<int32_t>({2}, {5, 6})}, {"pads", ints({1, 2})},
                                   {"v", Tensor::scalar<int32_t>(-7)}});
   ASSERT_TRUE(out) << out.status().message();
   EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, Tensor::from_vector<int32_t>({5}, {-7, 5, 6, -7, -7})));
@@ -389,31 +363,31 @@ TEST(DataMovement, TileAndExpandMatchIndexLoop) {
   t.input("r", kI64, {3});
   t.node("Tile", {"x", "r"}, {"y"});
   t.output("y", onnx::TensorProto::FLOAT16, any(3));
-  auto tiled = run(t, "tile", {{"x", x}, {"r", ints({2, 3, 1})}});
+  auto tiled = save_and_run(t, "tile", {{"x", x}, {"r", ints({2, 3, 1})}});
   ASSERT_TRUE(tiled) << tiled.status().message();
   EXPECT_TRUE(testing::tensors_close((*tiled)[0].tensor, reference(x, {4, 3, 3}, [](const Index& o) {
     return flat_index({2, 1, 3}, {o[0] % 2, 0, o[2]});
   })));
-  EXPECT_FALSE(run(t, "tile_bad", {{"x", x}, {"r", ints({2, 3})}}));
+  EXPECT_FALSE(save_and_run(t, "tile_bad", {{"x", x}, {"r", ints({2, 3})}}));
 
   ModelBuilder e(13);
   e.input("x", onnx::TensorProto::FLOAT16, any(3));
   e.input("s", kI64, {-1});
   e.node("Expand", {"x", "s"}, {"y"});
   e.output("y", onnx::TensorProto::FLOAT16, any(4));
-  auto expanded = run(e, "expand", {{"x", x}, {"s", ints({2, 1, 4, 1})}});
+  auto expanded = save_and_run(e, "expand", {{"x", x}, {"s", ints({2, 1, 4, 1})}});
   ASSERT_TRUE(expanded) << expanded.status().message();
   EXPECT_TRUE(testing::tensors_close((*expanded)[0].tensor, reference(x, {2, 2, 4, 3}, [](const Index& o) {
     return flat_index({2, 1, 3}, {o[1], 0, o[3]});
   })));
-  EXPECT_FALSE(run(e, "expand_bad", {{"x", x}, {"s", ints({3, 1, 1})}}));
+  EXPECT_FALSE(save_and_run(e, "expand_bad", {{"x", x}, {"s", ints({3, 1, 1})}}));
 
   ModelBuilder s(13);  // rank-0 input
   s.input("x", kF, {});
   s.input("s", kI64, {-1});
   s.node("Expand", {"x", "s"}, {"y"});
   s.output("y", kF, any(2));
-  auto scalar = run(s, "expand_scalar", {{"x", Tensor::scalar<float>(2.5f)}, {"s", ints({2, 3})}});
+  auto scalar = save_and_run(s, "expand_scalar", {{"x", Tensor::scalar<float>(2.5f)}, {"s", ints({2, 3})}});
   ASSERT_TRUE(scalar) << scalar.status().message();
   EXPECT_TRUE(testing::tensors_close((*scalar)[0].tensor, Tensor::from_vector<float>({2, 3}, std::vector<float>(6, 2.5f))));
 }
@@ -425,11 +399,11 @@ TEST(DataMovement, SplitAttributeAndInputAndConcatBack) {
   ModelBuilder b11(11);
   b11.input("x", kF, any(2));
   auto* n = b11.node("Split", {"x"}, {"a", "b", "c"});
-  add_ints(n, "split", {1, 0, 5});
-  add_int(n, "axis", -1);
-  add_int(b11.node("Concat", {"c", "b", "a"}, {"y"}), "axis", 1);
+  set_ints(n, "split", {1, 0, 5});
+  set_int(n, "axis", -1);
+  set_int(b11.node("Concat", {"c", "b", "a"}, {"y"}), "axis", 1);
   for (const char* o : {"a", "b", "c", "y"}) b11.output(o, kF, any(2));
-  auto out = run(b11, "split11", {{"x", x}});
+  auto out = save_and_run(b11, "split11", {{"x", x}});
   ASSERT_TRUE(out) << out.status().message();
   EXPECT_EQ((*out)[1].tensor.shape(), (Shape{2, 0}));
   EXPECT_TRUE(testing::tensors_close((*out)[3].tensor, reference(x, {2, 6}, [](const Index& o) {
@@ -439,13 +413,13 @@ TEST(DataMovement, SplitAttributeAndInputAndConcatBack) {
   ModelBuilder b13(13);
   b13.input("x", kF, any(2));
   b13.input("split", kI64, {2});
-  add_int(b13.node("Split", {"x", "split"}, {"a", "b"}), "axis", 1);
+  set_int(b13.node("Split", {"x", "split"}, {"a", "b"}), "axis", 1);
   b13.output("a", kF, any(2));
   b13.output("b", kF, any(2));
-  auto c = run(b13, "split13", {{"x", x}, {"split", ints({4, 2})}});
+  auto c = save_and_run(b13, "split13", {{"x", x}, {"split", ints({4, 2})}});
   ASSERT_TRUE(c) << c.status().message();
   EXPECT_TRUE(testing::tensors_close((*c)[1].tensor, reference(x, {2, 2}, [](const Index& o) { return o[0] * 6 + 4 + o[1]; })));
-  EXPECT_FALSE(run(b13, "split13_bad", {{"x", x}, {"split", ints({4, 3})}}));
+  EXPECT_FALSE(save_and_run(b13, "split13_bad", {{"x", x}, {"split", ints({4, 3})}}));
 }
 
 // ---- Shape, Size, Range, ConstantOfShape, Dropout ----
@@ -454,12 +428,12 @@ TEST(ShapeOps, ShapeStartEndAndSizeOfScalar) {
   ModelBuilder b(15);
   b.input("x", kF, any(4));
   auto* n = b.node("Shape", {"x"}, {"s"});
-  add_int(n, "start", -3);
-  add_int(n, "end", -1);
+  set_int(n, "start", -3);
+  set_int(n, "end", -1);
   b.node("Size", {"x"}, {"n"});
   b.output("s", kI64, {2});
   b.output("n", kI64, {});
-  auto out = run(b, "shape15", {{"x", Tensor::zeros(DataType::kFloat32, {2, 3, 4, 5})}});
+  auto out = save_and_run(b, "shape15", {{"x", Tensor::zeros(DataType::kFloat32, {2, 3, 4, 5})}});
   ASSERT_TRUE(out) << out.status().message();
   EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, ints({3, 4})));
   EXPECT_TRUE(testing::tensors_close((*out)[1].tensor, Tensor::scalar<int64_t>(120)));
@@ -470,15 +444,15 @@ TEST(ShapeOps, RangeAndConstantOfShape) {
   for (const char* s : {"a", "l", "d"}) b.input(s, kI64, {});
   b.node("Range", {"a", "l", "d"}, {"r"});
   b.output("r", kI64, {-1});
-  auto out = run(b, "range", {{"a", Tensor::scalar<int64_t>(10)}, {"l", Tensor::scalar<int64_t>(-3)},
+  auto out = save_and_run(b, "range", {{"a", Tensor::scalar<int64_t>(10)}, {"l", Tensor::scalar<int64_t>(-3)},
                               {"d", Tensor::scalar<int64_t>(-4)}});
   ASSERT_TRUE(out) << out.status().message();
   EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, ints({10, 6, 2, -2})));
-  auto none = run(b, "range_empty", {{"a", Tensor::scalar<int64_t>(1)}, {"l", Tensor::scalar<int64_t>(0)},
+  auto none = save_and_run(b, "range_empty", {{"a", Tensor::scalar<int64_t>(1)}, {"l", Tensor::scalar<int64_t>(0)},
                                      {"d", Tensor::scalar<int64_t>(1)}});
   ASSERT_TRUE(none) << none.status().message();
   EXPECT_EQ((*none)[0].tensor.shape(), (Shape{0}));
-  EXPECT_FALSE(run(b, "range_zero", {{"a", Tensor::scalar<int64_t>(1)}, {"l", Tensor::scalar<int64_t>(5)},
+  EXPECT_FALSE(save_and_run(b, "range_zero", {{"a", Tensor::scalar<int64_t>(1)}, {"l", Tensor::scalar<int64_t>(5)},
                                      {"d", Tensor::scalar<int64_t>(0)}}));
 
   ModelBuilder c(13);
@@ -491,10 +465,10 @@ TEST(ShapeOps, RangeAndConstantOfShape) {
   a->mutable_t()->add_dims(1);
   a->mutable_t()->add_int32_data(9);
   c.output("y", onnx::TensorProto::INT32, any(0));
-  auto scalar = run(c, "cos_scalar", {{"s", ints({})}});
+  auto scalar = save_and_run(c, "cos_scalar", {{"s", ints({})}});
   ASSERT_TRUE(scalar) << scalar.status().message();
   EXPECT_TRUE(testing::tensors_close((*scalar)[0].tensor, Tensor::scalar<int32_t>(9)));
-  EXPECT_FALSE(run(c, "cos_negative", {{"s", ints({2, -1})}}));
+  EXPECT_FALSE(save_and_run(c, "cos_negative", {{"s", ints({2, -1})}}));
 }
 
 TEST(ShapeOps, DropoutMaskTypeByOpset) {
@@ -505,7 +479,7 @@ TEST(ShapeOps, DropoutMaskTypeByOpset) {
     b.node("Dropout", {"x"}, {"y", "m"});
     b.output("y", kF, any(2));
     b.output("m", opset < 10 ? kF : onnx::TensorProto::BOOL, any(2));
-    auto out = run(b, "dropout", {{"x", x}});
+    auto out = save_and_run(b, "dropout", {{"x", x}});
     ASSERT_TRUE(out) << out.status().message();
     EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, x));
     const Tensor& m = (*out)[1].tensor;

@@ -74,11 +74,4 @@ inline std::vector<std::string> post_ops_of(const ir::Graph& g, const std::strin
   return {};
 }
 
-inline void set_string(onnx::NodeProto* n, const std::string& name, const std::string& v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s(v);
-}
-
 }  // namespace ecoinfer::testing

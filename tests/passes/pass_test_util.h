@@ -76,33 +76,6 @@ inline void expect_same_outputs(const PassRun& r, double rtol = 1e-4, double ato
   }
 }
 
-// Attribute and initializer helpers for ModelBuilder's protobuf nodes.
-inline void set_int(onnx::NodeProto* n, const std::string& name, int64_t v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-inline void set_float(onnx::NodeProto* n, const std::string& name, float v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(v);
-}
-inline void set_ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t x : v) a->add_ints(x);
-}
-inline void int64_initializer(ModelBuilder& b, const std::string& name, const std::vector<int64_t>& dims,
-                              const std::vector<int64_t>& values) {
-  onnx::TensorProto* t = b.proto().mutable_graph()->add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::INT64);
-  for (int64_t d : dims) t->add_dims(d);
-  for (int64_t v : values) t->add_int64_data(v);
-}
 // An initializer of deterministic values in [lo, hi).
 inline void random_initializer(ModelBuilder& b, const std::string& name, const std::vector<int64_t>& dims,
                                uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
