@@ -51,7 +51,9 @@ TEST(ChannelsLastConvs, MarksConvToConvEdgesOnly) {
   for (const char* v : {"f", "y1", "kw", "y2"}) EXPECT_FALSE(output_marked(r.graph, v)) << v;
   // The projection reads both its X and the residual channels-last.
   for (const ir::Node& n : r.graph.nodes) {
-    if (r.graph.name_of(n.outputs[0]) == "s") EXPECT_EQ(passes::channels_last_inputs(n), (std::vector<int64_t>{0, 3}));
+    if (r.graph.name_of(n.outputs[0]) == "s") {
+      EXPECT_EQ(passes::channels_last_inputs(n), (std::vector<int64_t>{0, 3}));
+    }
   }
 }
 
