@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -26,9 +27,14 @@ fs::path temp_dir(const std::string& name) {
   // ctest runs each test as its own process, two at a time: a folder keyed by
   // name alone was wiped by one test while another was writing in it. The
   // running test's full name keeps every test in a folder of its own.
-  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-  const std::string owner =
-      test ? std::string(test->test_suite_name()) + "." + test->name() : "no-test";
+  // Outside a test (SetUpTestSuite), parallel processes run the same suite:
+  // the process id keeps their folders apart.
+  const auto* unit = ::testing::UnitTest::GetInstance();
+  const auto* test = unit->current_test_info();
+  const auto* suite = unit->current_test_suite();
+  const std::string owner = test    ? fmt::format("{}.{}", test->test_suite_name(), test->name())
+                            : suite ? fmt::format("{}.setup-{}", suite->name(), ::getpid())
+                                    : fmt::format("no-test-{}", ::getpid());
   fs::path p = fs::path(ECOINFER_BINARY_DIR) / "test-tmp" / owner / name;
   fs::remove_all(p);
   fs::create_directories(p);

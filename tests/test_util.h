@@ -17,6 +17,7 @@ std::filesystem::path fixtures_dir();  // <source>/tests/fixtures
 std::filesystem::path binary_dir();    // the build tree
 std::filesystem::path cli_path();      // <build>/ecoinfer
 // A fresh empty folder under the build tree, private to the running test
+// (or, outside a test, to the suite in this process)
 // (ctest runs tests in parallel processes).
 std::filesystem::path temp_dir(const std::string& name);
 
