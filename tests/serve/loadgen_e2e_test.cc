@@ -44,6 +44,9 @@ class LoadgenEndToEnd : public ::testing::Test {
     dir_ = testing::temp_dir("loadgen_e2e");
     fs::create_directories(dir_ / "repo" / "cls" / "1");
     fs::copy_file(model, dir_ / "repo" / "cls" / "1" / "model.onnx");
+    fs::create_directories(dir_ / "repo" / "cls_cached" / "1");  // the same model with the response cache on
+    fs::copy_file(model, dir_ / "repo" / "cls_cached" / "1" / "model.onnx");
+    std::ofstream(dir_ / "repo" / "cls_cached" / "config.json") << R"({"max_batch_size": 8, "response_cache": true})";
     ASSERT_TRUE(server_.start({kCli.string(), "serve", "--model-repository", (dir_ / "repo").string(), "--http-port",
                                "0", "--http-address", "127.0.0.1", "--threads", "1"}));
     const std::string prefix = "ecoinfer serve: listening on ";
@@ -87,6 +90,7 @@ void expect_sane_levels(const nlohmann::json& report, const std::vector<int>& co
     EXPECT_GT(s["compute_share"].get<double>(), 0);
     ASSERT_TRUE(s["energy_joules_per_inference"].is_number());
     EXPECT_GT(s["energy_joules_per_inference"].get<double>(), 0);
+    EXPECT_GT(s["energy_joules_per_request"].get<double>(), 0);
     EXPECT_EQ(s["energy_method"], "estimated:cpu-time");
     ASSERT_TRUE(s["carbon_mg_per_inference"].is_number());
     EXPECT_GT(s["carbon_mg_per_inference"].get<double>(), 0);
@@ -110,6 +114,23 @@ TEST_F(LoadgenEndToEnd, JsonAndBinaryRunsReportSaneFigures) {
   EXPECT_EQ(binary_report["binary"], true);
   EXPECT_EQ(binary_report["inferences_per_request"], 2);
   expect_sane_levels(binary_report, {2});
+}
+
+// One distinct body against a model with the response cache on: after the
+// first request everything is a hit, and the report shows it.
+TEST_F(LoadgenEndToEnd, ServerCacheHitsShowInTheReport) {
+  CliRun run = run_cli("loadgen --url " + url_ + " --model cls_cached --shape x=1x3x48x192 --distinct-inputs 1 "
+                       "--duration 0.5 --binary --json", dir_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto report = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << run.out;
+  const auto& l = report["levels"][0];
+  ASSERT_TRUE(l["server"].is_object()) << run.out;
+  EXPECT_EQ(l["errors"], 0);
+  EXPECT_GT(l["requests"].get<double>(), 1);
+  // Only the warm-up request (first of its body) can miss.
+  EXPECT_GE(l["server"]["cache_hits"].get<double>(), l["requests"].get<double>()) << run.out;
+  EXPECT_LE(l["server"]["inferences"].get<double>(), 1) << run.out;
 }
 
 TEST_F(LoadgenEndToEnd, TableAndClearErrors) {

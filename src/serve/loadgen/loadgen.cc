@@ -96,6 +96,7 @@ ServerDeltas deltas(const ParsedMetrics& before, const ParsedMetrics& after, con
     }
   }
   if (s.inferences > 0 && !s.energy_method.empty()) s.joules_per_inference = joules / s.inferences;
+  if (s.requests > 0 && !s.energy_method.empty()) s.joules_per_request = joules / s.requests;
   auto carbon = after.select("ecoinfer_carbon_grams_total", model);
   if (!carbon.empty() && s.inferences > 0) {
     s.carbon_region = carbon.front()->label("region");
@@ -237,6 +238,7 @@ nlohmann::json to_json(const LoadgenReport& r) {
                          {"queue_share", opt(s.queue_share)},
                          {"compute_share", opt(s.compute_share)},
                          {"energy_joules_per_inference", opt(s.joules_per_inference)},
+                         {"energy_joules_per_request", opt(s.joules_per_request)},
                          {"energy_method", s.energy_method},
                          {"carbon_mg_per_inference", opt(s.carbon_mg_per_inference)},
                          {"carbon_region", s.carbon_region}};
