@@ -147,6 +147,21 @@ TEST_F(LoadgenEndToEnd, TableAndClearErrors) {
   EXPECT_EQ(dynamic.exit_code, 1);
   EXPECT_NE(dynamic.err.find("--shape x="), std::string::npos) << dynamic.err;
 
+  // Given data instead of random: its shape is the request's; a name the model lacks is refused.
+  ASSERT_TRUE(write_npy(dir_ / "x.npy", testing::random_tensor(DataType::kFloat32, {1, 3, 48, 96}, 3)).is_ok());
+  CliRun given = run_cli("loadgen --url " + url_ + " --model cls --input x=" + (dir_ / "x.npy").string() +
+                         " --duration 0.5 --json", dir_);
+  ASSERT_EQ(given.exit_code, 0) << given.err;
+  auto given_report = nlohmann::json::parse(given.out, nullptr, false);
+  ASSERT_FALSE(given_report.is_discarded()) << given.out;
+  EXPECT_EQ(given_report["inputs"][0]["shape"], nlohmann::json({1, 3, 48, 96}));
+  EXPECT_EQ(given_report["levels"][0]["errors"], 0);
+  EXPECT_GT(given_report["levels"][0]["requests"].get<double>(), 0);
+  CliRun misnamed = run_cli("loadgen --url " + url_ + " --model cls --input image=" + (dir_ / "x.npy").string() +
+                            " --duration 0.5", dir_);
+  EXPECT_EQ(misnamed.exit_code, 1);
+  EXPECT_NE(misnamed.err.find("no input called 'image' (its inputs: x)"), std::string::npos) << misnamed.err;
+
   // A shape the model rejects (3 channels are fixed): every request fails, and the report counts them.
   CliRun wrong = run_cli("loadgen --url " + url_ + " --model cls --shape x=1x4x48x192 --duration 0.5 --json", dir_);
   ASSERT_EQ(wrong.exit_code, 0) << wrong.err;
