@@ -111,13 +111,13 @@ class RedisCache final : public ResponseCache {
       return nullptr;
     }
     redisSetTimeout(c, to_timeval(options_.timeout));
-    if (address_.db != 0) {
-      Reply r(static_cast<redisReply*>(redisCommand(c, "SELECT %d", address_.db)));
-      if (!r || r->type == REDIS_REPLY_ERROR) {
-        *error = r ? std::string(r->str, r->len) : std::string(c->errstr);
-        redisFree(c);
-        return nullptr;
-      }
+    // A stopped or overloaded server still accepts TCP connections (the
+    // kernel does), so only a command answered in time proves it is back.
+    Reply r(static_cast<redisReply*>(redisCommand(c, "SELECT %d", address_.db)));
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+      *error = r ? std::string(r->str, r->len) : std::string(c->errstr);
+      redisFree(c);
+      return nullptr;
     }
     return c;
   }
