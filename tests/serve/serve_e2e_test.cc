@@ -167,6 +167,7 @@ class ServeE2E : public ::testing::Test {
         << R"({"max_batch_size": 8, "dynamic_batching": {"max_queue_delay_microseconds": 1000}, "response_cache": true})";
     add_doubling_model(repo, "double", "");
     add_doubling_model(repo, "slow", R"({"max_batch_size": 4, "dynamic_batching": {"max_queue_delay_microseconds": 2000000}})");
+    add_doubling_model(repo, "bf16", R"({"precision": "bf16"})");  // refused at load, not served as fp32
     fs::create_directories(repo / "broken" / "1");
     std::ofstream(repo / "broken" / "1" / "model.onnx") << "not an onnx file";
     std::ofstream(*dir_ / "token") << kToken << "\n";
@@ -212,17 +213,21 @@ TEST_F(ServeE2E, HealthAndRepositoryIndexReportTheBrokenModel) {
   EXPECT_EQ(ready.json_body()["ready"], false);
   HttpReply index = curl("POST", url("/v2/repository/index"), *dir_);
   ASSERT_EQ(index.status, 200);
-  bool broken_seen = false;
+  bool broken_seen = false, bf16_seen = false;
   for (const json& e : index.json_body()) {
     if (e["name"] == "broken") {
       broken_seen = true;
       EXPECT_EQ(e["state"], "UNAVAILABLE");
       EXPECT_NE(e["reason"].get<std::string>().find("not a valid ONNX model"), std::string::npos) << e.dump();
+    } else if (e["name"] == "bf16") {
+      bf16_seen = true;
+      EXPECT_EQ(e["state"], "UNAVAILABLE");
+      EXPECT_NE(e["reason"].get<std::string>().find("precision bf16 is not available"), std::string::npos) << e.dump();
     } else {
       EXPECT_EQ(e["state"], "READY") << e.dump();
     }
   }
-  EXPECT_TRUE(broken_seen) << index.body;
+  EXPECT_TRUE(broken_seen && bf16_seen) << index.body;
   EXPECT_EQ(post_json("/v2/models/broken/infer", infer_body(*x_, false)).status, 503);
 }
 
