@@ -94,6 +94,14 @@ void Batcher::submit(InferenceRequest request, InferenceCallback done) {
                              "max_queue_size in its config.json", options_.model, options_.max_queue_size)));
 }
 
+void Batcher::flush() {
+  {
+    std::lock_guard lock(mutex_);
+    flushing_ = true;
+  }
+  changed_.notify_all();
+}
+
 void Batcher::shutdown() {
   {
     std::lock_guard lock(mutex_);
@@ -188,7 +196,7 @@ std::vector<size_t> Batcher::choose_batch(Clock::time_point now) const {
   const bool past_largest_preferred = !preferred.empty() && total >= preferred.back();
   const bool waited_enough = now >= queue_[0].enqueued + options_.max_queue_delay;
   if (full) return chosen;
-  if (!past_largest_preferred && !waited_enough && !stopping_) return {};
+  if (!past_largest_preferred && !waited_enough && !stopping_ && !flushing_) return {};
   // Run the largest preferred size we can make, else all we have.
   for (size_t k = sizes.size(); k-- > 0;) {
     if (std::binary_search(preferred.begin(), preferred.end(), static_cast<int>(sizes[k]))) {

@@ -62,6 +62,9 @@ class Batcher {
   // batcher is stopping. `done` is called exactly once, possibly on a worker
   // thread; it must not block.
   void submit(InferenceRequest request, InferenceCallback done);
+  // Runs queued requests at once from now on, without waiting for fuller
+  // batches (still accepting new ones); for a server that is stopping.
+  void flush();
   // Refuses new requests, runs every queued one, joins the workers. Idempotent.
   void shutdown();
   size_t queued() const;
@@ -92,6 +95,7 @@ class Batcher {
   std::condition_variable changed_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
+  bool flushing_ = false;
   std::vector<std::thread> workers_;
 };
 

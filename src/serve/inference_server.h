@@ -42,6 +42,8 @@ class InferenceServer {
   bool ready() const { return repository_->all_ready(); }
   std::string render_metrics() const { return metrics_.render(); }
   const energy::CarbonIntensity& carbon_intensity() const { return intensity_; }
+  // Queued requests run at once, without waiting for fuller batches (shutdown begins).
+  void flush() const { repository_->flush(); }
   // Stops every batcher after its queued requests ran. Idempotent.
   void shutdown();
 

@@ -138,6 +138,12 @@ std::vector<std::string> Repository::ready_versions(const std::string& name) con
   return out;
 }
 
+void Repository::flush() const {
+  for (auto& [name, versions] : models_) {
+    for (auto& [v, m] : versions) m->batcher->flush();
+  }
+}
+
 void Repository::shutdown() {
   for (auto& [name, versions] : models_) {
     for (auto& [v, m] : versions) m->batcher->shutdown();

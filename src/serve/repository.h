@@ -57,6 +57,8 @@ class Repository {
   ModelVersion* find(const std::string& name, const std::string& version) const;
   // Ready versions of a model, in increasing order.
   std::vector<std::string> ready_versions(const std::string& name) const;
+  // Every batcher runs its queued requests without waiting for fuller batches.
+  void flush() const;
   // Stops every batcher after it finished its queued requests.
   void shutdown();
 

@@ -74,7 +74,8 @@ int run_serve(const ServeOptions& o) {
                                       .port = static_cast<uint16_t>(o.http_port),
                                       .io_threads = o.io_threads,
                                       .max_body_bytes = o.max_body_bytes,
-                                      .auth_token = token});
+                                      .auth_token = token,
+                                      .on_drain = [&server] { (*server)->flush(); }});
   auto port = http.listen();
   if (!port) return fail(port.status().message());
   std::printf("ecoinfer serve: listening on http://%s:%u\n", o.http_address.c_str(), static_cast<unsigned>(*port));

@@ -43,6 +43,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void read();
+  void on_header(beast::error_code ec);
   void on_read(beast::error_code ec);
   void dispatch(bhttp::request<bhttp::string_body> request);
   void send(bhttp::response<bhttp::string_body> response, bool counted);
@@ -71,8 +72,25 @@ void Session::read() {
   parser_.emplace();
   parser_->body_limit(server_.options.max_body_bytes);
   stream_.expires_after(std::chrono::seconds(server_.options.idle_timeout_seconds));
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+}
+
+// curl and other clients send "Expect: 100-continue" before a large body and
+// wait (curl: 1 s) for the go-ahead: give it, then read the body.
+void Session::on_header(beast::error_code ec) {
+  if (ec) return on_read(ec);
+  auto read_body = [self = shared_from_this()] {
+    bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
+                      [self](beast::error_code ec, size_t) { self->on_read(ec); });
+  };
+  auto expect = parser_->get().find(bhttp::field::expect);
+  if (expect == parser_->get().end() || !beast::iequals(expect->value(), "100-continue")) return read_body();
+  auto go_ahead = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+  bhttp::async_write(stream_, *go_ahead, [self = shared_from_this(), go_ahead, read_body](beast::error_code ec, size_t) {
+    if (ec) return self->on_read(ec);
+    read_body();
+  });
 }
 
 void Session::on_read(beast::error_code ec) {
@@ -189,6 +207,7 @@ void HttpServer::Impl::begin_drain() {
   spdlog::info("ecoinfer serve: stopping: no new connections, finishing {} request(s) in flight", in_flight.load());
   beast::error_code ignored;
   acceptor.close(ignored);
+  if (options.on_drain) options.on_drain();
   wait_for_in_flight();
 }
 

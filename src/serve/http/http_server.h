@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,8 @@ struct HttpOptions {
   size_t max_body_bytes = 64 << 20;  // larger bodies get 413
   std::string auth_token;            // "" = no auth; else "Authorization: Bearer <token>" on all but /v2/health/*
   int idle_timeout_seconds = 300;    // a keep-alive connection silent this long is closed
+  // Called once when shutdown begins, e.g. to run queued requests without waiting for fuller batches.
+  std::function<void()> on_drain;
 };
 
 class HttpServer {
