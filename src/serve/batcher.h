@@ -1,0 +1,106 @@
+// Dynamic batcher: one per loaded model version. A bounded queue of requests
+// and `instance_count` worker threads that each take a batch, run it through
+// the Session and answer every request of it.
+//
+// With dynamic batching, a worker merges queued requests along dimension 0
+// (only requests whose inputs have the same names, types and non-batch
+// dimensions) until the batch is full, or a preferred size is reached, or the
+// oldest request has waited max_queue_delay; then it runs the batch once and
+// splits every output back along dimension 0. Energy of the batch (from the
+// energy meter) is shared among its requests by their item counts.
+//
+//   Batcher b(session, {.model = "cls", .max_batch_size = 8, .dynamic_batching = true});
+//   b.submit(std::move(request), [](InferenceOutcome o) { ... });  // never blocks
+//   b.shutdown();  // refuses new requests, finishes the queued ones, joins
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ecoinfer/energy.h"
+#include "ecoinfer/session.h"
+#include "serve/inference_request.h"
+
+namespace ecoinfer::serve {
+
+// One executed batch, for metrics.
+struct ExecutionStats {
+  int64_t batch_size = 0;  // items
+  int requests = 0;
+  double compute_seconds = 0;
+  energy::EnergyReading energy;  // method "" when no meter could be made
+};
+
+struct BatcherOptions {
+  std::string model;  // for messages
+  int max_batch_size = 0;
+  bool dynamic_batching = false;
+  std::vector<int> preferred_batch_sizes;
+  std::chrono::microseconds max_queue_delay{0};
+  size_t max_queue_size = 256;
+  std::chrono::microseconds default_timeout{0};
+  int instance_count = 1;
+  int threads = 1;  // cores one run keeps busy (for the energy estimate)
+  std::function<void(const ExecutionStats&)> on_execution;  // called by workers
+};
+
+class Batcher {
+ public:
+  Batcher(std::shared_ptr<const Session> session, BatcherOptions options);
+  ~Batcher();
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  // Queues the request, or answers at once when the queue is full or the
+  // batcher is stopping. `done` is called exactly once, possibly on a worker
+  // thread; it must not block.
+  void submit(InferenceRequest request, InferenceCallback done);
+  // Runs queued requests at once from now on, without waiting for fuller
+  // batches (still accepting new ones); for a server that is stopping.
+  void flush();
+  // Refuses new requests, runs every queued one, joins the workers. Idempotent.
+  void shutdown();
+  size_t queued() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Pending {
+    InferenceRequest request;
+    InferenceCallback done;
+    Clock::time_point enqueued;
+    Clock::time_point deadline;  // Clock::time_point::max() when no timeout
+    int64_t items = 1;
+  };
+  using Batch = std::vector<Pending>;
+
+  void worker_loop();
+  Batch next_batch(std::unique_lock<std::mutex>& lock);
+  // The queue positions of the batch to run now, or none when it should wait.
+  std::vector<size_t> choose_batch(Clock::time_point now) const;
+  Clock::time_point wake_time() const;
+  std::vector<Pending> take_expired(Clock::time_point now);
+  void execute(Batch batch, energy::Meter* meter);
+  void answer_all(Batch& batch, ErrorKind kind, const std::string& message);
+
+  std::shared_ptr<const Session> session_;
+  BatcherOptions options_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  bool flushing_ = false;
+  std::vector<std::thread> workers_;
+};
+
+// True when two requests may run in one batch: same input names and types,
+// same dimensions after the first.
+bool batchable_together(const InferenceRequest& a, const InferenceRequest& b);
+
+}  // namespace ecoinfer::serve

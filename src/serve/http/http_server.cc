@@ -1,0 +1,260 @@
+#include "serve/http/http_server.h"
+
+#include <charconv>
+#include <csignal>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace ecoinfer::serve::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+struct HttpServer::Impl {
+  const protocol::KServeRest& rest;
+  HttpOptions options;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  net::signal_set signals{ioc, SIGINT, SIGTERM};
+  net::steady_timer drain_timer{ioc};
+  std::atomic<int> in_flight{0};  // requests received and not yet answered
+  std::atomic<bool> draining{false};
+
+  Impl(const protocol::KServeRest& r, HttpOptions o) : rest(r), options(std::move(o)) {}
+  void accept();
+  void begin_drain();
+  void wait_for_in_flight();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl& server) : stream_(std::move(socket)), server_(server) {}
+  void start() { read(); }
+
+ private:
+  void read();
+  void on_header(beast::error_code ec);
+  void on_read(beast::error_code ec);
+  void dispatch(bhttp::request<bhttp::string_body> request);
+  void send(bhttp::response<bhttp::string_body> response, bool counted);
+  void reply_and_close(bhttp::status status, std::string body);
+  void discard_rest();
+  bool authorized(const bhttp::request<bhttp::string_body>& request) const;
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  HttpServer::Impl& server_;
+  std::array<char, 16384> discard_{};
+};
+
+bhttp::response<bhttp::string_body> make_response(bhttp::status status, std::string content_type, std::string body,
+                                                  unsigned version) {
+  bhttp::response<bhttp::string_body> res{status, version};
+  res.set(bhttp::field::server, "ecoinfer");
+  res.set(bhttp::field::content_type, content_type);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+void Session::read() {
+  parser_.emplace();
+  parser_->body_limit(server_.options.max_body_bytes);
+  stream_.expires_after(std::chrono::seconds(server_.options.idle_timeout_seconds));
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+}
+
+// curl and other clients send "Expect: 100-continue" before a large body and
+// wait (curl: 1 s) for the go-ahead: give it, then read the body.
+void Session::on_header(beast::error_code ec) {
+  if (ec) return on_read(ec);
+  auto read_body = [self = shared_from_this()] {
+    bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
+                      [self](beast::error_code ec, size_t) { self->on_read(ec); });
+  };
+  auto expect = parser_->get().find(bhttp::field::expect);
+  if (expect == parser_->get().end() || !beast::iequals(expect->value(), "100-continue")) return read_body();
+  auto go_ahead = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+  bhttp::async_write(stream_, *go_ahead, [self = shared_from_this(), go_ahead, read_body](beast::error_code ec, size_t) {
+    if (ec) return self->on_read(ec);
+    read_body();
+  });
+}
+
+void Session::on_read(beast::error_code ec) {
+  if (ec == bhttp::error::body_limit) {
+    return reply_and_close(bhttp::status::payload_too_large,
+                           protocol::error_body(fmt::format("request body is larger than this server's limit of {} "
+                                                            "bytes; send smaller requests", server_.options.max_body_bytes)));
+  }
+  if (ec) {  // end of stream, timeout, reset: the client is gone
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    return;
+  }
+  dispatch(parser_->release());
+}
+
+bool Session::authorized(const bhttp::request<bhttp::string_body>& request) const {
+  if (server_.options.auth_token.empty()) return true;
+  const std::string_view target(request.target().data(), request.target().size());
+  if (target.starts_with("/v2/health/")) return true;
+  auto it = request.find(bhttp::field::authorization);
+  return it != request.end() && it->value() == "Bearer " + server_.options.auth_token;
+}
+
+void Session::dispatch(bhttp::request<bhttp::string_body> request) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  if (!authorized(request)) {
+    auto res = make_response(bhttp::status::unauthorized, "application/json",
+                             protocol::error_body("missing or wrong bearer token; send 'Authorization: Bearer <token>' "
+                                                  "with the token the server was started with"), version);
+    res.set(bhttp::field::www_authenticate, "Bearer");
+    res.keep_alive(keep_alive);
+    ++server_.in_flight;
+    return send(std::move(res), true);
+  }
+  protocol::RestRequest rest;
+  rest.method = std::string(request.method_string());
+  rest.target = std::string(request.target());
+  if (auto it = request.find("Inference-Header-Content-Length"); it != request.end()) {
+    size_t n = 0;
+    const std::string_view v(it->value().data(), it->value().size());
+    auto [end, err] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (err != std::errc() || end != v.data() + v.size())
+      return reply_and_close(bhttp::status::bad_request,
+                             protocol::error_body("Inference-Header-Content-Length must be a byte count"));
+    rest.json_length = n;
+  }
+  rest.body = std::move(request.body());
+  ++server_.in_flight;
+  stream_.expires_never();  // the model may take its time; the client waits
+  const bool head = request.method() == bhttp::verb::head;
+  server_.rest.handle(std::move(rest), [self = shared_from_this(), version, keep_alive,
+                                        head](protocol::RestResponse r) {
+    auto res = make_response(static_cast<bhttp::status>(r.status), std::move(r.content_type), std::move(r.body),
+                             version);
+    if (r.json_length) res.set("Inference-Header-Content-Length", std::to_string(*r.json_length));
+    res.keep_alive(keep_alive);
+    if (head) res.body().clear();
+    // Answers may come from a model's worker thread: write on the connection's strand.
+    net::post(self->stream_.get_executor(),
+              [self, res = std::move(res)]() mutable { self->send(std::move(res), true); });
+  });
+}
+
+void Session::send(bhttp::response<bhttp::string_body> response, bool counted) {
+  if (server_.draining) response.keep_alive(false);
+  auto res = std::make_shared<bhttp::response<bhttp::string_body>>(std::move(response));
+  bhttp::async_write(stream_, *res, [self = shared_from_this(), res, counted](beast::error_code ec, size_t) {
+    if (counted) --self->server_.in_flight;
+    if (ec || !res->keep_alive()) {
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    self->read();
+  });
+}
+
+// For errors found before the body was read (413): answer, then read and
+// drop what the client still sends, so closing does not reset the
+// connection before the client has read the answer.
+void Session::reply_and_close(bhttp::status status, std::string body) {
+  auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+      make_response(status, "application/json", std::move(body), 11));
+  res->keep_alive(false);
+  bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+    if (ec) return;
+    beast::error_code ignored;
+    self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    self->stream_.expires_after(std::chrono::seconds(5));
+    self->discard_rest();
+  });
+}
+
+void Session::discard_rest() {
+  stream_.async_read_some(net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, size_t) {
+    if (!ec) self->discard_rest();
+  });
+}
+
+}  // namespace
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    if (!ec) std::make_shared<Session>(std::move(socket), *this)->start();
+    accept();
+  });
+}
+
+void HttpServer::Impl::begin_drain() {
+  if (draining.exchange(true)) return;
+  spdlog::info("ecoinfer serve: stopping: no new connections, finishing {} request(s) in flight", in_flight.load());
+  beast::error_code ignored;
+  acceptor.close(ignored);
+  if (options.on_drain) options.on_drain();
+  wait_for_in_flight();
+}
+
+void HttpServer::Impl::wait_for_in_flight() {
+  if (in_flight.load() == 0) {
+    ioc.stop();  // idle keep-alive connections are dropped with the context
+    return;
+  }
+  drain_timer.expires_after(std::chrono::milliseconds(5));
+  drain_timer.async_wait([this](beast::error_code) { wait_for_in_flight(); });
+}
+
+HttpServer::HttpServer(const protocol::KServeRest& rest, HttpOptions options)
+    : impl_(std::make_unique<Impl>(rest, std::move(options))) {}
+
+HttpServer::~HttpServer() = default;
+
+Expected<uint16_t> HttpServer::listen() {
+  beast::error_code ec;
+  auto address = net::ip::make_address(impl_->options.address, ec);
+  if (ec) return invalid_argument(fmt::format("--http-address '{}' is not an IP address", impl_->options.address));
+  tcp::endpoint endpoint{address, impl_->options.port};
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return io_error(fmt::format("cannot listen on {}:{}: {}; pick another --http-port or stop what uses it",
+                                impl_->options.address, impl_->options.port, ec.message()));
+  return a.local_endpoint().port();
+}
+
+void HttpServer::run() {
+  Impl& s = *impl_;
+  s.signals.async_wait([&s](beast::error_code ec, int) {
+    if (!ec) s.begin_drain();
+  });
+  s.accept();
+  std::vector<std::thread> threads;
+  for (int i = 1; i < std::max(1, s.options.io_threads); ++i) threads.emplace_back([&s] { s.ioc.run(); });
+  s.ioc.run();
+  for (std::thread& t : threads) t.join();
+}
+
+void HttpServer::stop() {
+  net::post(impl_->ioc, [s = impl_.get()] { s->begin_drain(); });
+}
+
+}  // namespace ecoinfer::serve::http

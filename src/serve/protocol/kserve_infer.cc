@@ -1,0 +1,381 @@
+#include "serve/protocol/kserve_infer.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/half.h"
+#include "serve/protocol/kserve_datatype.h"
+
+namespace ecoinfer::serve::protocol {
+namespace {
+
+using nlohmann::json;
+
+Status bad(std::string message) { return invalid_argument(std::move(message)); }
+
+// Flattens nested "data" arrays in row-major order.
+void flatten(const json& data, std::vector<const json*>& out) {
+  if (data.is_array()) {
+    for (const json& e : data) flatten(e, out);
+  } else {
+    out.push_back(&data);
+  }
+}
+
+template <class T>
+Status store_integers(const std::vector<const json*>& values, Tensor& t, const std::string& name) {
+  T* p = t.data<T>();
+  for (size_t i = 0; i < values.size(); ++i) {
+    const json& v = *values[i];
+    if (v.is_number_unsigned()) {
+      const uint64_t u = v.get<uint64_t>();
+      if (u > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+        return bad(fmt::format("input '{}': element {} = {} is out of range for {}", name, i, u,
+                               kserve_datatype(t.dtype())));
+      p[i] = static_cast<T>(u);
+    } else if (v.is_number_integer()) {
+      const int64_t s = v.get<int64_t>();
+      if (s < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+          (s > 0 && static_cast<uint64_t>(s) > static_cast<uint64_t>(std::numeric_limits<T>::max())))
+        return bad(fmt::format("input '{}': element {} = {} is out of range for {}", name, i, s,
+                               kserve_datatype(t.dtype())));
+      p[i] = static_cast<T>(s);
+    } else {
+      return bad(fmt::format("input '{}' is {}: element {} is {}, not an integer", name, kserve_datatype(t.dtype()),
+                             i, v.dump()));
+    }
+  }
+  return Status::ok();
+}
+
+template <class T, class Convert>
+Status store_floats(const std::vector<const json*>& values, Tensor& t, const std::string& name, Convert convert) {
+  T* p = t.data<T>();
+  for (size_t i = 0; i < values.size(); ++i) {
+    const json& v = *values[i];
+    if (!v.is_number())
+      return bad(fmt::format("input '{}' is {}: element {} is {}, not a number", name, kserve_datatype(t.dtype()), i,
+                             v.dump()));
+    p[i] = convert(v.get<double>());
+  }
+  return Status::ok();
+}
+
+Status store_json_data(const json& data, Tensor& t, const std::string& name) {
+  std::vector<const json*> values;
+  values.reserve(static_cast<size_t>(t.numel()));
+  flatten(data, values);
+  if (static_cast<int64_t>(values.size()) != t.numel())
+    return bad(fmt::format("input '{}': shape {} needs {} elements, \"data\" has {}", name,
+                           shape_to_string(t.shape()), t.numel(), values.size()));
+  switch (t.dtype()) {
+    case DataType::kFloat32: return store_floats<float>(values, t, name, [](double d) { return static_cast<float>(d); });
+    case DataType::kFloat64: return store_floats<double>(values, t, name, [](double d) { return d; });
+    case DataType::kFloat16:
+      return store_floats<Float16>(values, t, name, [](double d) { return float_to_half(static_cast<float>(d)); });
+    case DataType::kBFloat16:
+      return store_floats<BFloat16>(values, t, name, [](double d) { return float_to_bfloat16(static_cast<float>(d)); });
+    case DataType::kInt8: return store_integers<int8_t>(values, t, name);
+    case DataType::kInt16: return store_integers<int16_t>(values, t, name);
+    case DataType::kInt32: return store_integers<int32_t>(values, t, name);
+    case DataType::kInt64: return store_integers<int64_t>(values, t, name);
+    case DataType::kUInt8: return store_integers<uint8_t>(values, t, name);
+    case DataType::kUInt16: return store_integers<uint16_t>(values, t, name);
+    case DataType::kUInt32: return store_integers<uint32_t>(values, t, name);
+    case DataType::kUInt64: return store_integers<uint64_t>(values, t, name);
+    case DataType::kBool: {
+      bool* p = t.data<bool>();
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (!values[i]->is_boolean())
+          return bad(fmt::format("input '{}' is BOOL: element {} is {}, not true or false", name, i, values[i]->dump()));
+        p[i] = values[i]->get<bool>();
+      }
+      return Status::ok();
+    }
+    default: return bad(fmt::format("input '{}': datatype {} is not supported", name, kserve_datatype(t.dtype())));
+  }
+}
+
+Expected<Parameter> to_parameter(const json& v, const std::string& key) {
+  if (v.is_boolean()) return Parameter{v.get<bool>()};
+  if (v.is_number_integer()) return Parameter{v.get<int64_t>()};
+  if (v.is_number()) return Parameter{v.get<double>()};
+  if (v.is_string()) return Parameter{v.get<std::string>()};
+  return bad(fmt::format("parameter '{}' must be a bool, number or string, got {}", key, v.dump()));
+}
+
+Expected<Parameters> read_parameters(const json& j) {
+  Parameters out;
+  if (!j.contains("parameters")) return out;
+  const json& p = j["parameters"];
+  if (!p.is_object()) return bad("\"parameters\" must be an object");
+  for (const auto& [key, v] : p.items()) {
+    ECOINFER_ASSIGN_OR_RETURN(out[key], to_parameter(v, key));
+  }
+  return out;
+}
+
+Expected<Shape> read_shape(const json& in, const std::string& name) {
+  if (!in.contains("shape") || !in["shape"].is_array())
+    return bad(fmt::format("input '{}' needs \"shape\", an array of integers", name));
+  Shape shape;
+  for (const json& d : in["shape"]) {
+    if (!d.is_number_integer() || d.get<int64_t>() < 0)
+      return bad(fmt::format("input '{}': shape {} must hold integers >= 0", name, in["shape"].dump()));
+    shape.push_back(d.get<int64_t>());
+  }
+  return shape;
+}
+
+// Checks the element count before anything is allocated.
+Expected<int64_t> checked_numel(const Shape& shape, const std::string& name, int64_t budget) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d != 0 && n > budget / d)
+      return bad(fmt::format("input '{}': shape {} has more elements than this server accepts per request ({}); "
+                             "send smaller requests", name, shape_to_string(shape), budget));
+    n *= d;
+  }
+  if (n > budget)
+    return bad(fmt::format("input '{}': shape {} has more elements than this server accepts per request ({}); "
+                           "send smaller requests", name, shape_to_string(shape), budget));
+  return n;
+}
+
+Expected<NamedTensor> read_input(const json& in, std::string_view& binary, int64_t& element_budget) {
+  if (!in.is_object() || !in.contains("name") || !in["name"].is_string())
+    return bad("every entry of \"inputs\" needs \"name\", a string");
+  const std::string name = in["name"].get<std::string>();
+  ECOINFER_ASSIGN_OR_RETURN(Shape shape, read_shape(in, name));
+  if (!in.contains("datatype") || !in["datatype"].is_string())
+    return bad(fmt::format("input '{}' needs \"datatype\" (e.g. \"FP32\")", name));
+  const std::string dt_name = in["datatype"].get<std::string>();
+  auto dt = datatype_from_kserve(dt_name);
+  if (!dt) return bad(fmt::format("input '{}': unknown datatype \"{}\" (FP32, FP16, FP64, INT8..INT64, UINT8..UINT64, "
+                                  "BOOL, BYTES)", name, dt_name));
+  if (!dtype_is_supported(*dt) || dtype_size(*dt) == 0)
+    return bad(fmt::format("input '{}': datatype {} is not supported by this server", name, dt_name));
+  ECOINFER_ASSIGN_OR_RETURN(int64_t numel, checked_numel(shape, name, element_budget));
+  element_budget -= numel;
+  ECOINFER_ASSIGN_OR_RETURN(Parameters params, read_parameters(in));
+  Tensor t = Tensor::zeros(*dt, shape);
+  auto binary_size = params.find("binary_data_size");
+  if (binary_size != params.end()) {
+    const int64_t* size = std::get_if<int64_t>(&binary_size->second);
+    if (!size || *size < 0) return bad(fmt::format("input '{}': binary_data_size must be an integer >= 0", name));
+    if (static_cast<size_t>(*size) != t.nbytes())
+      return bad(fmt::format("input '{}': binary_data_size is {} bytes, shape {} of {} needs {}", name, *size,
+                             shape_to_string(shape), dt_name, t.nbytes()));
+    if (binary.size() < t.nbytes())
+      return bad(fmt::format("input '{}': the body holds {} bytes of binary data after the JSON, {} needed", name,
+                             binary.size(), t.nbytes()));
+    if (t.nbytes() > 0) std::memcpy(t.raw_data(), binary.data(), t.nbytes());
+    binary.remove_prefix(t.nbytes());
+  } else {
+    if (!in.contains("data"))
+      return bad(fmt::format("input '{}' needs \"data\" (or parameters.binary_data_size with binary data)", name));
+    ECOINFER_RETURN_IF_ERROR(store_json_data(in["data"], t, name));
+  }
+  return NamedTensor{name, std::move(t)};
+}
+
+Status read_outputs(const json& j, InferenceRequest& r) {
+  if (!j.contains("outputs")) return Status::ok();
+  if (!j["outputs"].is_array()) return bad("\"outputs\" must be an array");
+  for (const json& o : j["outputs"]) {
+    if (!o.is_object() || !o.contains("name") || !o["name"].is_string())
+      return bad("every entry of \"outputs\" needs \"name\", a string");
+    ECOINFER_ASSIGN_OR_RETURN(Parameters params, read_parameters(o));
+    RequestedOutput out{o["name"].get<std::string>(), r.all_outputs_binary};
+    if (auto it = params.find("binary_data"); it != params.end()) {
+      const bool* b = std::get_if<bool>(&it->second);
+      if (!b) return bad(fmt::format("output '{}': binary_data must be true or false", out.name));
+      out.binary = *b;
+    }
+    r.outputs.push_back(std::move(out));
+  }
+  return Status::ok();
+}
+
+Status apply_request_parameters(InferenceRequest& r) {
+  if (auto it = r.parameters.find("binary_data_output"); it != r.parameters.end()) {
+    const bool* b = std::get_if<bool>(&it->second);
+    if (!b) return bad("parameter binary_data_output must be true or false");
+    r.all_outputs_binary = *b;
+  }
+  if (auto it = r.parameters.find("timeout"); it != r.parameters.end()) {
+    const int64_t* us = std::get_if<int64_t>(&it->second);
+    if (!us || *us < 0) return bad("parameter timeout must be an integer number of microseconds >= 0");
+    if (*us > 0) r.timeout = std::chrono::microseconds(*us);
+  }
+  return Status::ok();
+}
+
+// Shortest text that reads back as the same value; JSON has no NaN or Inf.
+void append_number(std::string& out, double v, bool single) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  auto res = single ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(v)) : std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+
+template <class T>
+void append_integers(std::string& out, const Tensor& t) {
+  char buf[24];
+  const T* p = static_cast<const T*>(t.raw_data());
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    if (i) out += ',';
+    auto res = std::to_chars(buf, buf + sizeof buf, p[i]);
+    out.append(buf, res.ptr);
+  }
+}
+
+void append_data(std::string& out, const Tensor& t) {
+  out += '[';
+  const int64_t n = t.numel();
+  switch (t.dtype()) {
+    case DataType::kFloat32: {
+      const float* p = t.data<float>();
+      for (int64_t i = 0; i < n; ++i) { if (i) out += ','; append_number(out, p[i], true); }
+      break;
+    }
+    case DataType::kFloat64: {
+      const double* p = t.data<double>();
+      for (int64_t i = 0; i < n; ++i) { if (i) out += ','; append_number(out, p[i], false); }
+      break;
+    }
+    case DataType::kFloat16: {
+      const Float16* p = t.data<Float16>();
+      for (int64_t i = 0; i < n; ++i) { if (i) out += ','; append_number(out, half_to_float(p[i]), true); }
+      break;
+    }
+    case DataType::kBFloat16: {
+      const BFloat16* p = t.data<BFloat16>();
+      for (int64_t i = 0; i < n; ++i) { if (i) out += ','; append_number(out, bfloat16_to_float(p[i]), true); }
+      break;
+    }
+    case DataType::kBool: {
+      const bool* p = t.data<bool>();
+      for (int64_t i = 0; i < n; ++i) { if (i) out += ','; out += p[i] ? "true" : "false"; }
+      break;
+    }
+    case DataType::kInt8: append_integers<int8_t>(out, t); break;
+    case DataType::kInt16: append_integers<int16_t>(out, t); break;
+    case DataType::kInt32: append_integers<int32_t>(out, t); break;
+    case DataType::kInt64: append_integers<int64_t>(out, t); break;
+    case DataType::kUInt8: append_integers<uint8_t>(out, t); break;
+    case DataType::kUInt16: append_integers<uint16_t>(out, t); break;
+    case DataType::kUInt32: append_integers<uint32_t>(out, t); break;
+    case DataType::kUInt64: append_integers<uint64_t>(out, t); break;
+    default: break;
+  }
+  out += ']';
+}
+
+}  // namespace
+
+Expected<InferenceRequest> parse_infer_request(std::string_view body, std::optional<size_t> json_length,
+                                               const ParseLimits& limits) {
+  if (json_length && *json_length > body.size())
+    return bad(fmt::format("Inference-Header-Content-Length is {} but the body has only {} bytes", *json_length,
+                           body.size()));
+  const std::string_view json_text = json_length ? body.substr(0, *json_length) : body;
+  std::string_view binary = json_length ? body.substr(*json_length) : std::string_view();
+  json j = json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return bad("the request body is not valid JSON");
+  if (!j.is_object()) return bad("the request body must be a JSON object with \"inputs\"");
+  InferenceRequest r;
+  if (j.contains("id")) {
+    if (!j["id"].is_string()) return bad("\"id\" must be a string");
+    r.id = j["id"].get<std::string>();
+  }
+  ECOINFER_ASSIGN_OR_RETURN(r.parameters, read_parameters(j));
+  ECOINFER_RETURN_IF_ERROR(apply_request_parameters(r));
+  if (!j.contains("inputs") || !j["inputs"].is_array() || j["inputs"].empty())
+    return bad("the request needs \"inputs\", a non-empty array of tensors");
+  int64_t element_budget = limits.max_elements;
+  for (const json& in : j["inputs"]) {
+    ECOINFER_ASSIGN_OR_RETURN(NamedTensor t, read_input(in, binary, element_budget));
+    r.inputs.push_back(std::move(t));
+  }
+  if (!binary.empty())
+    return bad(fmt::format("{} bytes of binary data after the JSON are not claimed by any input's binary_data_size",
+                           binary.size()));
+  ECOINFER_RETURN_IF_ERROR(read_outputs(j, r));
+  return r;
+}
+
+bool OutputFormat::binary(const std::string& name) const {
+  for (const RequestedOutput& o : outputs) {
+    if (o.name == name) return o.binary;
+  }
+  return all_binary;
+}
+
+EncodedBody encode_infer_response(const InferenceResponse& response, const OutputFormat& format) {
+  std::string out;
+  size_t binary_bytes = 0;
+  for (const NamedTensor& t : response.outputs) out.reserve(out.capacity() + t.tensor.numel() * 12);
+  out += "{\"model_name\":";
+  out += json(response.model).dump();
+  out += ",\"model_version\":";
+  out += json(response.version).dump();
+  if (!response.id.empty()) {
+    out += ",\"id\":";
+    out += json(response.id).dump();
+  }
+  // Energy made visible per request, with its method (docs/SERVING.md).
+  json params = {{"cache_hit", response.stats.cache_hit}};
+  if (!response.stats.energy_method.empty()) {
+    params["energy_joules"] = response.stats.energy_joules;
+    params["energy_method"] = response.stats.energy_method;
+  }
+  out += ",\"parameters\":";
+  out += params.dump();
+  out += ",\"outputs\":[";
+  std::vector<const Tensor*> binary_tensors;
+  for (size_t i = 0; i < response.outputs.size(); ++i) {
+    const NamedTensor& t = response.outputs[i];
+    if (i) out += ',';
+    out += "{\"name\":";
+    out += json(t.name).dump();
+    out += ",\"datatype\":\"";
+    out += kserve_datatype(t.tensor.dtype());
+    out += "\",\"shape\":";
+    out += json(t.tensor.shape()).dump();
+    if (format.binary(t.name)) {
+      out += fmt::format(",\"parameters\":{{\"binary_data_size\":{}}}}}", t.tensor.nbytes());
+      binary_tensors.push_back(&t.tensor);
+      binary_bytes += t.tensor.nbytes();
+    } else {
+      out += ",\"data\":";
+      append_data(out, t.tensor);
+      out += '}';
+    }
+  }
+  out += "]}";
+  EncodedBody encoded;
+  if (binary_tensors.empty()) {
+    encoded.content_type = "application/json";
+    encoded.body = std::move(out);
+    return encoded;
+  }
+  encoded.json_length = out.size();
+  encoded.content_type = "application/octet-stream";
+  out.reserve(out.size() + binary_bytes);
+  for (const Tensor* t : binary_tensors) out.append(static_cast<const char*>(t->raw_data()), t->nbytes());
+  encoded.body = std::move(out);
+  return encoded;
+}
+
+std::string error_body(std::string_view message) { return json{{"error", message}}.dump(); }
+
+}  // namespace ecoinfer::serve::protocol

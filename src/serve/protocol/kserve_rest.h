@@ -1,0 +1,54 @@
+// The KServe v2 REST endpoints (plus Triton's repository index and GET
+// /metrics) over the InferenceServer. Knows URLs, status codes and JSON, but
+// not sockets: the HTTP front end (serve/http) hands it RestRequests.
+//
+//   KServeRest rest(server, {.max_elements = 1 << 26});
+//   rest.handle({"POST", "/v2/models/cls/infer", body, std::nullopt}, [](RestResponse r) { ... });
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "serve/inference_server.h"
+#include "serve/protocol/kserve_infer.h"
+
+namespace ecoinfer::serve::protocol {
+
+struct RestRequest {
+  std::string method;  // "GET", "POST"
+  std::string target;  // path and optional query
+  std::string body;
+  std::optional<size_t> json_length;  // Inference-Header-Content-Length
+};
+
+struct RestResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::optional<size_t> json_length;  // sent as Inference-Header-Content-Length
+};
+
+using RestCallback = std::function<void(RestResponse)>;
+
+// HTTP status for a failed inference.
+int http_status(ErrorKind kind);
+
+class KServeRest {
+ public:
+  KServeRest(InferenceServer& server, ParseLimits limits) : server_(server), limits_(limits) {}
+  // Calls `done` exactly once, maybe on a model's worker thread.
+  void handle(RestRequest request, RestCallback done) const;
+
+ private:
+  RestResponse server_metadata() const;
+  RestResponse model_metadata(const std::string& name, const std::string& version) const;
+  RestResponse model_ready(const std::string& name, const std::string& version) const;
+  RestResponse repository_index() const;
+  void infer(const std::string& name, const std::string& version, RestRequest request, RestCallback done) const;
+
+  InferenceServer& server_;
+  ParseLimits limits_;
+};
+
+}  // namespace ecoinfer::serve::protocol
