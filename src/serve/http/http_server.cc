@@ -153,8 +153,7 @@ void Session::dispatch(bhttp::request<bhttp::string_body> request) {
   ++server_.in_flight;
   stream_.expires_never();  // the model may take its time; the client waits
   const bool head = request.method() == bhttp::verb::head;
-  server_.rest.handle(std::move(rest), [self = shared_from_this(), version, keep_alive,
-                                        head](protocol::RestResponse r) {
+  auto reply = [self = shared_from_this(), version, keep_alive, head](protocol::RestResponse r) {
     auto res = make_response(static_cast<bhttp::status>(r.status), std::move(r.content_type), std::move(r.body),
                              version);
     if (r.json_length) res.set("Inference-Header-Content-Length", std::to_string(*r.json_length));
@@ -163,7 +162,13 @@ void Session::dispatch(bhttp::request<bhttp::string_body> request) {
     // Answers may come from a model's worker thread: write on the connection's strand.
     net::post(self->stream_.get_executor(),
               [self, res = std::move(res)]() mutable { self->send(std::move(res), true); });
-  });
+  };
+  try {  // a handler never throws past here: one bad request must not take the server down
+    server_.rest.handle(std::move(rest), reply);
+  } catch (const std::exception& e) {
+    spdlog::error("request {} failed: {}", std::string(request.target()), e.what());
+    reply({500, "application/json", protocol::error_body(std::string("internal error: ") + e.what()), {}});
+  }
 }
 
 void Session::send(bhttp::response<bhttp::string_body> response, bool counted) {
