@@ -141,7 +141,7 @@ TEST_F(RedisCacheTest, KilledRedisFallsBackToLocalAndReconnects) {
     ASSERT_EQ(*got, value_for(k));
   }
   EXPECT_EQ(*cache->get(1), value_for(1)) << "entries from before the outage stay in the local LRU";
-  EXPECT_LT(slowest, 200ms) << "a put+get pair must stay within a few 20 ms timeouts while Redis is down";
+  EXPECT_LT(slowest, 300ms) << "a put+get pair must stay within a few 20 ms timeouts while Redis is down";
 
   ASSERT_TRUE(redis_.start()) << "restart";
   bool written = false;
@@ -168,7 +168,7 @@ TEST_F(RedisCacheTest, HungRedisCostsAtMostTheTimeout) {
     std::this_thread::sleep_for(5ms);
   }
   redis_.resume();
-  EXPECT_LT(slowest, 200ms) << "20 ms timeout";
+  EXPECT_LT(slowest, 300ms) << "20 ms timeout, plus scheduling on a busy machine";
   EXPECT_EQ(cache->get(5000), value_for(0));
 }
 

@@ -70,6 +70,11 @@ void print_table(const serve::LoadgenReport& r) {
   }
   for (const auto& l : r.levels) {
     for (const auto& [kind, n] : l.error_kinds) fmt::print("  concurrency {}: {} x {}\n", l.concurrency, n, kind);
+    if (l.server && l.server->cache_hits > 0 && l.server->requests > 0) {
+      fmt::print("  concurrency {}: {:.0f}% of requests answered from the server's response cache; {} mJ per request\n",
+                 l.concurrency, 100 * l.server->cache_hits / l.server->requests,
+                 l.server->joules_per_request ? fmt::format("{:.3f}", *l.server->joules_per_request * 1e3) : "-");
+    }
   }
   if (!r.metrics_note.empty()) fmt::print("server figures unavailable: {}\n", r.metrics_note);
 }

@@ -20,6 +20,7 @@ namespace ecoinfer::serve {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr int kMaxConcurrency = 1024;
 using LabelMatch = std::vector<std::pair<std::string, std::string>>;
 
 struct ClientTally {
@@ -96,6 +97,7 @@ ServerDeltas deltas(const ParsedMetrics& before, const ParsedMetrics& after, con
     }
   }
   if (s.inferences > 0 && !s.energy_method.empty()) s.joules_per_inference = joules / s.inferences;
+  if (s.requests > 0 && !s.energy_method.empty()) s.joules_per_request = joules / s.requests;
   auto carbon = after.select("ecoinfer_carbon_grams_total", model);
   if (!carbon.empty() && s.inferences > 0) {
     s.carbon_region = carbon.front()->label("region");
@@ -163,8 +165,10 @@ double percentile(std::vector<double> samples, double p) {
 
 Expected<LoadgenReport> run_loadgen(const LoadgenOptions& o, const LevelCallback& on_level) {
   if (o.model.empty()) return invalid_argument("no model: give --model NAME");
-  if (o.concurrency.empty() || *std::min_element(o.concurrency.begin(), o.concurrency.end()) < 1) {
-    return invalid_argument("--concurrency: give levels of at least 1, e.g. --concurrency 1,4,16");
+  if (o.concurrency.empty() || *std::min_element(o.concurrency.begin(), o.concurrency.end()) < 1 ||
+      *std::max_element(o.concurrency.begin(), o.concurrency.end()) > kMaxConcurrency) {
+    return invalid_argument(fmt::format("--concurrency: give levels from 1 to {} (one thread per client), e.g. "
+                                        "--concurrency 1,4,16", kMaxConcurrency));
   }
   if (!(o.duration_s > 0)) return invalid_argument("--duration must be positive (seconds per level)");
   ECOINFER_ASSIGN_OR_RETURN(HttpUrl url, parse_http_url(o.url));
@@ -237,6 +241,7 @@ nlohmann::json to_json(const LoadgenReport& r) {
                          {"queue_share", opt(s.queue_share)},
                          {"compute_share", opt(s.compute_share)},
                          {"energy_joules_per_inference", opt(s.joules_per_inference)},
+                         {"energy_joules_per_request", opt(s.joules_per_request)},
                          {"energy_method", s.energy_method},
                          {"carbon_mg_per_inference", opt(s.carbon_mg_per_inference)},
                          {"carbon_region", s.carbon_region}};

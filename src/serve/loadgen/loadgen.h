@@ -54,7 +54,8 @@ struct ServerDeltas {
   double executions = 0;         // ecoinfer_execution_total
   double cache_hits = 0, cache_misses = 0;
   std::optional<double> queue_share, compute_share;  // of the server's end-to-end request time
-  std::optional<double> joules_per_inference;
+  std::optional<double> joules_per_inference;  // per item the model computed
+  std::optional<double> joules_per_request;    // per request answered, cache hits included: what the cache saves shows here
   std::string energy_method;     // the method label, e.g. estimated:cpu-time
   std::optional<double> carbon_mg_per_inference;
   std::string carbon_region;

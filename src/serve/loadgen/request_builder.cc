@@ -1,8 +1,10 @@
 #include "serve/loadgen/request_builder.h"
 
+#include <algorithm>
 #include <random>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "common/half.h"
@@ -73,7 +75,8 @@ Expected<Shape> declared_shape(const nlohmann::json& input, const std::string& n
 }
 
 Expected<LoadgenInput> resolve_input(const nlohmann::json& input, const LoadgenOptions& o) {
-  if (!input.contains("name") || !input["name"].is_string() || !input.contains("datatype")) {
+  if (!input.is_object() || !input.contains("name") || !input["name"].is_string() || !input.contains("datatype") ||
+      !input["datatype"].is_string()) {
     return invalid_argument("the server's model metadata lists an input without name or datatype");
   }
   LoadgenInput out{input["name"].get<std::string>(), input["datatype"].get<std::string>(), {}};
@@ -136,15 +139,22 @@ Expected<std::vector<LoadgenInput>> fetch_inputs(HttpClient& client, const Loadg
   if (meta.is_discarded() || !meta.contains("inputs") || !meta["inputs"].is_array()) {
     return invalid_argument(fmt::format("GET {}: the answer is not KServe v2 model metadata (no inputs array)", path));
   }
+  // Flags naming no input are refused first: that mistake explains any other.
+  std::vector<std::string> names;
+  for (const auto& input : meta["inputs"]) {
+    if (input.is_object() && input.contains("name") && input["name"].is_string()) names.push_back(input["name"]);
+  }
+  const auto check_known = [&](const std::string& name, const char* flag) -> Status {
+    if (std::find(names.begin(), names.end(), name) != names.end()) return Status::ok();
+    return invalid_argument(fmt::format("{} {}: the model has no input called '{}' (its inputs: {})", flag, name, name,
+                                        fmt::join(names, ", ")));
+  };
+  for (const auto& [name, shape] : o.shapes) ECOINFER_RETURN_IF_ERROR(check_known(name, "--shape"));
+  for (const auto& [name, tensor] : o.inputs) ECOINFER_RETURN_IF_ERROR(check_known(name, "--input"));
   std::vector<LoadgenInput> out;
   for (const auto& input : meta["inputs"]) {
     ECOINFER_ASSIGN_OR_RETURN(LoadgenInput resolved, resolve_input(input, o));
     out.push_back(std::move(resolved));
-  }
-  for (const auto& [name, shape] : o.shapes) {
-    bool known = false;
-    for (const auto& in : out) known = known || in.name == name;
-    if (!known) return invalid_argument(fmt::format("--shape {}: the model has no input called '{}'", name, name));
   }
   return out;
 }

@@ -1,0 +1,176 @@
+// End to end: the real `ecoinfer serve` process with the real PaddleOCR cls
+// model on a free loopback port, measured by the real `ecoinfer loadgen`
+// process, JSON and binary. Asserts the report is sane: work was done, no
+// errors, ordered percentiles, shares in [0, 1], estimated energy > 0, and
+// the client and server agree on how many requests were answered.
+#include <cstdlib>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "spawned_process.h"
+#include "test_util.h"
+
+namespace ecoinfer::serve {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const fs::path kCli = fs::path(ECOINFER_BINARY_DIR) / "ecoinfer";
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+CliRun run_cli(const std::string& args, const fs::path& dir) {
+  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
+  const std::string cmd = "timeout 120 " + kCli.string() + " " + args + " >" + out.string() + " 2>" + err.string();
+  const int status = std::system(cmd.c_str());
+  const auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+class LoadgenEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const fs::path model = testing::models_dir() / "ch_ppocr_mobile_v2.0_cls_infer.onnx";
+    ASSERT_TRUE(fs::exists(model)) << model << " missing: run scripts/fetch-models.sh";
+    dir_ = testing::temp_dir("loadgen_e2e");
+    fs::create_directories(dir_ / "repo" / "cls" / "1");
+    fs::copy_file(model, dir_ / "repo" / "cls" / "1" / "model.onnx");
+    fs::create_directories(dir_ / "repo" / "cls_cached" / "1");  // the same model with the response cache on
+    fs::copy_file(model, dir_ / "repo" / "cls_cached" / "1" / "model.onnx");
+    std::ofstream(dir_ / "repo" / "cls_cached" / "config.json") << R"({"max_batch_size": 8, "response_cache": true})";
+    ASSERT_TRUE(server_.start({kCli.string(), "serve", "--model-repository", (dir_ / "repo").string(), "--http-port",
+                               "0", "--http-address", "127.0.0.1", "--threads", "1"}));
+    const std::string prefix = "ecoinfer serve: listening on ";
+    for (int lines = 0; lines < 50 && url_.empty(); ++lines) {
+      auto line = server_.read_line(60s);
+      ASSERT_TRUE(line) << "the server printed no 'listening' line within 60 s";
+      if (line->rfind(prefix, 0) == 0) url_ = line->substr(prefix.size());
+    }
+    ASSERT_FALSE(url_.empty());
+  }
+
+  fs::path dir_;
+  testing::SpawnedProcess server_;
+  std::string url_;
+};
+
+void expect_sane_levels(const nlohmann::json& report, const std::vector<int>& concurrency) {
+  ASSERT_EQ(report["levels"].size(), concurrency.size()) << report.dump(2);
+  for (size_t i = 0; i < concurrency.size(); ++i) {
+    const nlohmann::json& l = report["levels"][i];
+    SCOPED_TRACE("concurrency " + std::to_string(concurrency[i]) + ": " + l.dump());
+    EXPECT_EQ(l["concurrency"], concurrency[i]);
+    EXPECT_GT(l["requests"].get<double>(), 0);
+    EXPECT_EQ(l["errors"], 0);
+    EXPECT_GT(l["throughput_infer_per_s"].get<double>(), 0);
+    const auto& ms = l["latency_ms"];
+    EXPECT_GT(ms["p50"].get<double>(), 0);
+    EXPECT_LE(ms["p50"].get<double>(), ms["p90"].get<double>());
+    EXPECT_LE(ms["p90"].get<double>(), ms["p99"].get<double>());
+    EXPECT_LE(ms["p99"].get<double>(), ms["max"].get<double>());
+    const auto& s = l["server"];
+    ASSERT_TRUE(s.is_object()) << "no server figures: " << report.value("metrics_note", "");
+    // The server also counted each client's untimed warm-up request.
+    EXPECT_GE(s["requests"].get<double>(), l["requests"].get<double>());
+    EXPECT_LE(s["requests"].get<double>(), l["requests"].get<double>() + 2 * concurrency[i]);
+    for (const char* share : {"queue_share", "compute_share"}) {
+      ASSERT_TRUE(s[share].is_number()) << share;
+      EXPECT_GE(s[share].get<double>(), 0) << share;
+      EXPECT_LE(s[share].get<double>(), 1) << share;
+    }
+    EXPECT_GT(s["compute_share"].get<double>(), 0);
+    ASSERT_TRUE(s["energy_joules_per_inference"].is_number());
+    EXPECT_GT(s["energy_joules_per_inference"].get<double>(), 0);
+    EXPECT_GT(s["energy_joules_per_request"].get<double>(), 0);
+    EXPECT_EQ(s["energy_method"], "estimated:cpu-time");
+    ASSERT_TRUE(s["carbon_mg_per_inference"].is_number());
+    EXPECT_GT(s["carbon_mg_per_inference"].get<double>(), 0);
+  }
+}
+
+TEST_F(LoadgenEndToEnd, JsonAndBinaryRunsReportSaneFigures) {
+  CliRun json = run_cli("loadgen --url " + url_ + " --model cls --shape x=1x3x48x192 --concurrency 1,4 --duration 1 --json", dir_);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto report = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << json.out;
+  EXPECT_EQ(report["model"], "cls");
+  EXPECT_EQ(report["inputs"][0]["name"], "x");
+  EXPECT_EQ(report["inputs"][0]["datatype"], "FP32");
+  expect_sane_levels(report, {1, 4});
+
+  CliRun binary = run_cli("loadgen --url " + url_ + " --model cls --shape x=2x3x48x192 --concurrency 2 --duration 1 --binary --json", dir_);
+  ASSERT_EQ(binary.exit_code, 0) << binary.err;
+  auto binary_report = nlohmann::json::parse(binary.out, nullptr, false);
+  ASSERT_FALSE(binary_report.is_discarded()) << binary.out;
+  EXPECT_EQ(binary_report["binary"], true);
+  EXPECT_EQ(binary_report["inferences_per_request"], 2);
+  expect_sane_levels(binary_report, {2});
+}
+
+// One distinct body against a model with the response cache on: after the
+// first request everything is a hit, and the report shows it.
+TEST_F(LoadgenEndToEnd, ServerCacheHitsShowInTheReport) {
+  CliRun run = run_cli("loadgen --url " + url_ + " --model cls_cached --shape x=1x3x48x192 --distinct-inputs 1 "
+                       "--duration 0.5 --binary --json", dir_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto report = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << run.out;
+  const auto& l = report["levels"][0];
+  ASSERT_TRUE(l["server"].is_object()) << run.out;
+  EXPECT_EQ(l["errors"], 0);
+  EXPECT_GT(l["requests"].get<double>(), 1);
+  // Only the warm-up request (first of its body) can miss.
+  EXPECT_GE(l["server"]["cache_hits"].get<double>(), l["requests"].get<double>()) << run.out;
+  EXPECT_LE(l["server"]["inferences"].get<double>(), 1) << run.out;
+}
+
+TEST_F(LoadgenEndToEnd, TableAndClearErrors) {
+  CliRun table = run_cli("loadgen --url " + url_ + " --model cls --shape x=1x3x48x192 --duration 0.5", dir_);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("concurrency"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("estimated:cpu-time"), std::string::npos) << table.out;
+
+  CliRun unknown = run_cli("loadgen --url " + url_ + " --model no_such_model --duration 0.5", dir_);
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("ecoinfer: error: GET /v2/models/no_such_model answered 404"), std::string::npos) << unknown.err;
+
+  CliRun dynamic = run_cli("loadgen --url " + url_ + " --model cls --duration 0.5", dir_);
+  EXPECT_EQ(dynamic.exit_code, 1);
+  EXPECT_NE(dynamic.err.find("--shape x="), std::string::npos) << dynamic.err;
+
+  // Given data instead of random: its shape is the request's; a name the model lacks is refused.
+  ASSERT_TRUE(write_npy(dir_ / "x.npy", testing::random_tensor(DataType::kFloat32, {1, 3, 48, 96}, 3)).is_ok());
+  CliRun given = run_cli("loadgen --url " + url_ + " --model cls --input x=" + (dir_ / "x.npy").string() +
+                         " --duration 0.5 --json", dir_);
+  ASSERT_EQ(given.exit_code, 0) << given.err;
+  auto given_report = nlohmann::json::parse(given.out, nullptr, false);
+  ASSERT_FALSE(given_report.is_discarded()) << given.out;
+  EXPECT_EQ(given_report["inputs"][0]["shape"], nlohmann::json({1, 3, 48, 96}));
+  EXPECT_EQ(given_report["levels"][0]["errors"], 0);
+  EXPECT_GT(given_report["levels"][0]["requests"].get<double>(), 0);
+  CliRun misnamed = run_cli("loadgen --url " + url_ + " --model cls --input image=" + (dir_ / "x.npy").string() +
+                            " --duration 0.5", dir_);
+  EXPECT_EQ(misnamed.exit_code, 1);
+  EXPECT_NE(misnamed.err.find("no input called 'image' (its inputs: x)"), std::string::npos) << misnamed.err;
+
+  // A shape the model rejects (3 channels are fixed): every request fails, and the report counts them.
+  CliRun wrong = run_cli("loadgen --url " + url_ + " --model cls --shape x=1x4x48x192 --duration 0.5 --json", dir_);
+  ASSERT_EQ(wrong.exit_code, 0) << wrong.err;
+  auto report = nlohmann::json::parse(wrong.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << wrong.out;
+  EXPECT_EQ(report["levels"][0]["requests"], 0);
+  EXPECT_GT(report["levels"][0]["errors"].get<double>(), 0);
+  EXPECT_TRUE(report["levels"][0]["error_kinds"].contains("HTTP 400")) << wrong.out;
+}
+
+}  // namespace
+}  // namespace ecoinfer::serve
