@@ -129,7 +129,7 @@ void Batcher::worker_loop() {
     Batch batch = next_batch(lock);
     if (batch.empty()) return;  // stopping and nothing left
     lock.unlock();
-    execute(std::move(batch), meter ? meter->get() : nullptr);
+    execute_safely(std::move(batch), meter ? meter->get() : nullptr);
     lock.lock();
   }
 }
@@ -213,11 +213,28 @@ Batcher::Clock::time_point Batcher::wake_time() const {
   return wake;
 }
 
+// An exception (out of memory) must not end the worker thread: the batch's
+// requests get an error and the worker goes on.
+void Batcher::execute_safely(Batch batch, energy::Meter* meter) {
+  std::vector<InferenceCallback> callbacks;
+  for (Pending& p : batch) callbacks.push_back(p.done);
+  bool answering_started = false;
+  try {
+    execute(std::move(batch), meter, answering_started);
+  } catch (const std::exception& e) {
+    spdlog::error("model '{}': batch failed: {}", options_.model, e.what());
+    if (answering_started) return;  // some requests were answered; answering again would break "exactly once"
+    for (auto& done : callbacks) {
+      done(InferenceOutcome::failure(ErrorKind::kInternal, fmt::format("model '{}': {}", options_.model, e.what())));
+    }
+  }
+}
+
 void Batcher::answer_all(Batch& batch, ErrorKind kind, const std::string& message) {
   for (Pending& p : batch) p.done(InferenceOutcome::failure(kind, message));
 }
 
-void Batcher::execute(Batch batch, energy::Meter* meter) {
+void Batcher::execute(Batch batch, energy::Meter* meter, bool& answering_started) {
   const auto start = Clock::now();
   int64_t total = 0;
   std::vector<const InferenceRequest*> requests;
@@ -243,6 +260,7 @@ void Batcher::execute(Batch batch, energy::Meter* meter) {
   exec.requests = static_cast<int>(batch.size());
   if (!outputs) {
     const auto& s = outputs.status();
+    answering_started = true;
     answer_all(batch, s.code() == StatusCode::kInvalidArgument ? ErrorKind::kBadRequest : ErrorKind::kInternal,
                fmt::format("model '{}': {}", options_.model, s.message()));
     return;
@@ -250,6 +268,7 @@ void Batcher::execute(Batch batch, energy::Meter* meter) {
   if (batch.size() > 1) {
     for (const NamedTensor& out : *outputs) {
       if (out.tensor.rank() == 0 || out.tensor.dim(0) != total) {
+        answering_started = true;
         answer_all(batch, ErrorKind::kInternal,
                    fmt::format("model '{}': output '{}' has shape {}, not a batch of {} along dimension 0, so it "
                                "cannot be split per request; set max_batch_size 0 in its config.json",
@@ -259,6 +278,7 @@ void Batcher::execute(Batch batch, energy::Meter* meter) {
     }
   }
   if (options_.on_execution) options_.on_execution(exec);  // before the answers, so metrics include them
+  std::vector<InferenceOutcome> outcomes;  // built first: anything that throws does so before any answer
   int64_t row = 0;
   for (Pending& p : batch) {
     InferenceOutcome o;
@@ -274,8 +294,10 @@ void Batcher::execute(Batch batch, energy::Meter* meter) {
     s.batch_size = total;
     s.energy_joules = total > 0 ? exec.energy.joules * static_cast<double>(p.items) / static_cast<double>(total) : 0;
     s.energy_method = exec.energy.method;
-    p.done(std::move(o));
+    outcomes.push_back(std::move(o));
   }
+  answering_started = true;
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
 }
 
 }  // namespace ecoinfer::serve

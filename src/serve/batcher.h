@@ -86,7 +86,8 @@ class Batcher {
   std::vector<size_t> choose_batch(Clock::time_point now) const;
   Clock::time_point wake_time() const;
   std::vector<Pending> take_expired(Clock::time_point now);
-  void execute(Batch batch, energy::Meter* meter);
+  void execute(Batch batch, energy::Meter* meter, bool& answering_started);
+  void execute_safely(Batch batch, energy::Meter* meter);
   void answer_all(Batch& batch, ErrorKind kind, const std::string& message);
 
   std::shared_ptr<const Session> session_;

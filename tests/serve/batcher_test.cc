@@ -104,7 +104,7 @@ TEST(Batcher, FullBatchRunsWithoutWaitingForTheDelay) {
 
 TEST(Batcher, PreferredSizeRunsAtOnceAndTheRestWaitsForTheDelay) {
   Executions ex;
-  BatcherOptions o = batching(8, 600ms, ex);
+  BatcherOptions o = batching(8, 1s, ex);
   o.preferred_batch_sizes = {2};
   Batcher b(doubling_model(), o);
   const auto start = Clock::now();
@@ -117,8 +117,8 @@ TEST(Batcher, PreferredSizeRunsAtOnceAndTheRestWaitsForTheDelay) {
   InferenceOutcome third = f3.get();
   ASSERT_TRUE(third.ok());
   const auto third_done = Clock::now() - start;
-  EXPECT_LT(pair_done, 400ms);
-  EXPECT_GE(third_done, 550ms);
+  EXPECT_LT(pair_done, 700ms);  // generous: the machine running tests may be busy
+  EXPECT_GE(third_done, 950ms);
   EXPECT_EQ(ex.get(), (std::vector<int64_t>{2, 1}));
 }
 

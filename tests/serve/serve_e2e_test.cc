@@ -159,7 +159,10 @@ Tensor tensor_from_json(const json& out) {
 class ServeE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(testing::temp_dir("serve_e2e"));
+    // Outside a test temp_dir() is shared by every process, and ctest runs
+    // each test of this suite as its own process, two at a time: the pid
+    // keeps their repositories apart.
+    dir_ = new fs::path(testing::temp_dir("serve_e2e_" + std::to_string(getpid())));
     const fs::path repo = *dir_ / "repo";
     fs::create_directories(repo / "cls" / "1");
     fs::copy_file(testing::models_dir() / "ch_ppocr_mobile_v2.0_cls_infer.onnx", repo / "cls" / "1" / "model.onnx");
@@ -183,6 +186,8 @@ class ServeE2E : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     delete server_;
+    std::error_code ignored;
+    fs::remove_all(*dir_, ignored);
     delete x_;
     delete expected_;
     delete dir_;

@@ -324,13 +324,14 @@ EncodedBody encode_infer_response(const InferenceResponse& response, const Outpu
   std::string out;
   size_t binary_bytes = 0;
   for (const NamedTensor& t : response.outputs) out.reserve(out.capacity() + t.tensor.numel() * 12);
+  auto quoted = [](const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); };
   out += "{\"model_name\":";
-  out += json(response.model).dump();
+  out += quoted(response.model);
   out += ",\"model_version\":";
-  out += json(response.version).dump();
+  out += quoted(response.version);
   if (!response.id.empty()) {
     out += ",\"id\":";
-    out += json(response.id).dump();
+    out += quoted(response.id);
   }
   // Energy made visible per request, with its method (docs/SERVING.md).
   json params = {{"cache_hit", response.stats.cache_hit}};
@@ -346,7 +347,7 @@ EncodedBody encode_infer_response(const InferenceResponse& response, const Outpu
     const NamedTensor& t = response.outputs[i];
     if (i) out += ',';
     out += "{\"name\":";
-    out += json(t.name).dump();
+    out += quoted(t.name);
     out += ",\"datatype\":\"";
     out += kserve_datatype(t.tensor.dtype());
     out += "\",\"shape\":";
@@ -376,6 +377,8 @@ EncodedBody encode_infer_response(const InferenceResponse& response, const Outpu
   return encoded;
 }
 
-std::string error_body(std::string_view message) { return json{{"error", message}}.dump(); }
+std::string error_body(std::string_view message) {
+  return json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace ecoinfer::serve::protocol

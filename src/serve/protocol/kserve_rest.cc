@@ -13,7 +13,10 @@ using nlohmann::json;
 constexpr const char* kServerName = "ecoinfer";
 constexpr const char* kServerVersion = "0.1.0";
 
-RestResponse json_response(int status, const json& body) { return {status, "application/json", body.dump(), {}}; }
+// Names from URLs may hold any bytes: replace invalid UTF-8 rather than throw.
+RestResponse json_response(int status, const json& body) {
+  return {status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace), {}};
+}
 RestResponse error_response(int status, std::string_view message) {
   return {status, "application/json", error_body(message), {}};
 }
