@@ -158,5 +158,18 @@ TEST(CliErrors, BadShapeFlag) {
   testing::expect_clean_failure(testing::run_cli("bench " + cls.string()), "give its shape, e.g. --shape x=");
 }
 
+// A wrong command line exits 2, whatever CLI11's own code for the error
+// kind (105 for a failed validator, 109 for an extra argument); --help is 0.
+TEST(CliErrors, BadCommandLineExitsTwo) {
+  const std::string cls = (testing::models_dir() / "ch_ppocr_mobile_v2.0_cls_infer.onnx").string();
+  for (const std::string& args : std::vector<std::string>{"bench " + cls + " --threads -1", "bench " + cls + " --no-such-flag",
+                                                       "no-such-command", "run"}) {
+    const testing::CliOutcome o = testing::run_cli(args);
+    EXPECT_EQ(o.exit_code, 2) << args << ": " << o.err;
+    EXPECT_FALSE(o.err.empty()) << args;
+  }
+  EXPECT_EQ(testing::run_cli("bench --help").exit_code, 0);
+}
+
 }  // namespace
 }  // namespace ecoinfer

@@ -148,23 +148,12 @@ TEST(Percentile, NearestRank) {
 }
 
 TEST(LoadgenCli, UnreachableServerIsOneLineAndExitOne) {
-  const fs::path out = testing::temp_dir("loadgen_cli") / "err.txt";
-  const std::string cmd = (fs::path(ECOINFER_BINARY_DIR) / "ecoinfer").string() +
-                          " loadgen --url http://127.0.0.1:" + std::to_string(testing::free_loopback_port()) +
-                          " --model cls --duration 1 2>" + out.string();
-  const int status = std::system(cmd.c_str());
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1);
-  std::ifstream in(out);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(text.rfind("ecoinfer: error: the server at http://127.0.0.1:", 0), 0u) << text;
-  EXPECT_NE(text.find("unreachable"), std::string::npos) << text;
-  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
-
-  const std::string bad_levels = (fs::path(ECOINFER_BINARY_DIR) / "ecoinfer").string() +
-                                 " loadgen --model cls --concurrency 1,0 2>/dev/null";
-  const int bad = std::system(bad_levels.c_str());
-  EXPECT_EQ(WEXITSTATUS(bad), 1);
+  const testing::CliOutcome o = testing::run_cli("loadgen --url http://127.0.0.1:" +
+                                                 std::to_string(testing::free_loopback_port()) +
+                                                 " --model cls --duration 1");
+  testing::expect_clean_failure(o, "unreachable");
+  EXPECT_EQ(o.err.rfind("ecoinfer: error: the server at http://127.0.0.1:", 0), 0u) << o.err;
+  testing::expect_clean_failure(testing::run_cli("loadgen --model cls --concurrency 1,0"), "concurrency");
 }
 
 }  // namespace

@@ -18,23 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const fs::path kCli = fs::path(ECOINFER_BINARY_DIR) / "ecoinfer";
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-CliRun run_cli(const std::string& args, const fs::path& dir) {
-  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const std::string cmd = "timeout 120 " + kCli.string() + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int status = std::system(cmd.c_str());
-  const auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
+const fs::path kCli = testing::cli_path();
 
 class LoadgenEndToEnd : public ::testing::Test {
  protected:
@@ -98,7 +82,7 @@ void expect_sane_levels(const nlohmann::json& report, const std::vector<int>& co
 }
 
 TEST_F(LoadgenEndToEnd, JsonAndBinaryRunsReportSaneFigures) {
-  CliRun json = run_cli("loadgen --url " + url_ + " --model cls --shape x=1x3x48x192 --concurrency 1,4 --duration 1 --json", dir_);
+  testing::CliOutcome json = testing::run_cli("loadgen --url " + url_ + " --model cls --shape x=1x3x48x192 --concurrency 1,4 --duration 1 --json");
   ASSERT_EQ(json.exit_code, 0) << json.err;
   auto report = nlohmann::json::parse(json.out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << json.out;
@@ -107,7 +91,7 @@ TEST_F(LoadgenEndToEnd, JsonAndBinaryRunsReportSaneFigures) {
   EXPECT_EQ(report["inputs"][0]["datatype"], "FP32");
   expect_sane_levels(report, {1, 4});
 
-  CliRun binary = run_cli("loadgen --url " + url_ + " --model cls --shape x=2x3x48x192 --concurrency 2 --duration 1 --binary --json", dir_);
+  testing::CliOutcome binary = testing::run_cli("loadgen --url " + url_ + " --model cls --shape x=2x3x48x192 --concurrency 2 --duration 1 --binary --json");
   ASSERT_EQ(binary.exit_code, 0) << binary.err;
   auto binary_report = nlohmann::json::parse(binary.out, nullptr, false);
   ASSERT_FALSE(binary_report.is_discarded()) << binary.out;
@@ -119,8 +103,8 @@ TEST_F(LoadgenEndToEnd, JsonAndBinaryRunsReportSaneFigures) {
 // One distinct body against a model with the response cache on: after the
 // first request everything is a hit, and the report shows it.
 TEST_F(LoadgenEndToEnd, ServerCacheHitsShowInTheReport) {
-  CliRun run = run_cli("loadgen --url " + url_ + " --model cls_cached --shape x=1x3x48x192 --distinct-inputs 1 "
-                       "--duration 0.5 --binary --json", dir_);
+  testing::CliOutcome run = testing::run_cli("loadgen --url " + url_ + " --model cls_cached --shape x=1x3x48x192 --distinct-inputs 1 "
+                       "--duration 0.5 --binary --json");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   auto report = nlohmann::json::parse(run.out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << run.out;
@@ -134,36 +118,36 @@ TEST_F(LoadgenEndToEnd, ServerCacheHitsShowInTheReport) {
 }
 
 TEST_F(LoadgenEndToEnd, TableAndClearErrors) {
-  CliRun table = run_cli("loadgen --url " + url_ + " --model cls --shape x=1x3x48x192 --duration 0.5", dir_);
+  testing::CliOutcome table = testing::run_cli("loadgen --url " + url_ + " --model cls --shape x=1x3x48x192 --duration 0.5");
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_NE(table.out.find("concurrency"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("estimated:cpu-time"), std::string::npos) << table.out;
 
-  CliRun unknown = run_cli("loadgen --url " + url_ + " --model no_such_model --duration 0.5", dir_);
+  testing::CliOutcome unknown = testing::run_cli("loadgen --url " + url_ + " --model no_such_model --duration 0.5");
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("ecoinfer: error: GET /v2/models/no_such_model answered 404"), std::string::npos) << unknown.err;
 
-  CliRun dynamic = run_cli("loadgen --url " + url_ + " --model cls --duration 0.5", dir_);
+  testing::CliOutcome dynamic = testing::run_cli("loadgen --url " + url_ + " --model cls --duration 0.5");
   EXPECT_EQ(dynamic.exit_code, 1);
   EXPECT_NE(dynamic.err.find("--shape x="), std::string::npos) << dynamic.err;
 
   // Given data instead of random: its shape is the request's; a name the model lacks is refused.
   ASSERT_TRUE(write_npy(dir_ / "x.npy", testing::random_tensor(DataType::kFloat32, {1, 3, 48, 96}, 3)).is_ok());
-  CliRun given = run_cli("loadgen --url " + url_ + " --model cls --input x=" + (dir_ / "x.npy").string() +
-                         " --duration 0.5 --json", dir_);
+  testing::CliOutcome given = testing::run_cli("loadgen --url " + url_ + " --model cls --input x=" + (dir_ / "x.npy").string() +
+                         " --duration 0.5 --json");
   ASSERT_EQ(given.exit_code, 0) << given.err;
   auto given_report = nlohmann::json::parse(given.out, nullptr, false);
   ASSERT_FALSE(given_report.is_discarded()) << given.out;
   EXPECT_EQ(given_report["inputs"][0]["shape"], nlohmann::json({1, 3, 48, 96}));
   EXPECT_EQ(given_report["levels"][0]["errors"], 0);
   EXPECT_GT(given_report["levels"][0]["requests"].get<double>(), 0);
-  CliRun misnamed = run_cli("loadgen --url " + url_ + " --model cls --input image=" + (dir_ / "x.npy").string() +
-                            " --duration 0.5", dir_);
+  testing::CliOutcome misnamed = testing::run_cli("loadgen --url " + url_ + " --model cls --input image=" + (dir_ / "x.npy").string() +
+                            " --duration 0.5");
   EXPECT_EQ(misnamed.exit_code, 1);
   EXPECT_NE(misnamed.err.find("no input called 'image' (its inputs: x)"), std::string::npos) << misnamed.err;
 
   // A shape the model rejects (3 channels are fixed): every request fails, and the report counts them.
-  CliRun wrong = run_cli("loadgen --url " + url_ + " --model cls --shape x=1x4x48x192 --duration 0.5 --json", dir_);
+  testing::CliOutcome wrong = testing::run_cli("loadgen --url " + url_ + " --model cls --shape x=1x4x48x192 --duration 0.5 --json");
   ASSERT_EQ(wrong.exit_code, 0) << wrong.err;
   auto report = nlohmann::json::parse(wrong.out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << wrong.out;

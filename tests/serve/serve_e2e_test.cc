@@ -29,7 +29,7 @@ using nlohmann::json;
 const char* kToken = "s3cret-token";
 const char* kClsOutput = "softmax_0.tmp_0";
 
-std::string cli() { return (fs::path(ECOINFER_BINARY_DIR) / "ecoinfer").string(); }
+std::string cli() { return testing::cli_path().string(); }
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

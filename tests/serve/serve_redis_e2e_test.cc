@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-std::string cli() { return (fs::path(ECOINFER_BINARY_DIR) / "ecoinfer").string(); }
+std::string cli() { return testing::cli_path().string(); }
 
 // Starts `ecoinfer serve` and returns its port (0 when it did not come up).
 int start_server(testing::SpawnedProcess& p, const fs::path& repo, const std::string& redis_url) {

@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints the message and has its own codes per error kind (105
+    // for a failed validator); ecoinfer promises 2 for any bad command line.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   for (auto& [sub, action] : commands) {
     if (sub->parsed()) return action();

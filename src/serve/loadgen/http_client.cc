@@ -3,6 +3,8 @@
 // synchronous calls ignore them) while the client stays synchronous to use.
 #include "serve/loadgen/http_client.h"
 
+#include <algorithm>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -51,6 +53,10 @@ std::optional<std::string> HttpResponse::header(std::string_view name) const {
   return std::nullopt;
 }
 
+// Read-buffer room reserved for a response body at most (bigger bodies are
+// read in several pieces of this size).
+constexpr uint64_t kMaxReadRoom = 16 << 20;
+
 struct HttpClient::Impl {
   HttpUrl url;
   std::chrono::milliseconds timeout;
@@ -93,7 +99,17 @@ struct HttpClient::Impl {
     stream.expires_after(timeout);
     http::async_write(stream, req, [&](const beast::error_code& e, size_t) {
       ec = e;
-      if (!e) http::async_read(stream, buffer, parser, [&](const beast::error_code& e2, size_t) { ec = e2; });
+      if (e) return;
+      http::async_read_header(stream, buffer, parser, [&](const beast::error_code& e2, size_t) {
+        ec = e2;
+        if (e2) return;
+        // Beast reads at most the buffer's free room per call: without room
+        // for the body, a 1 MB rec response took thousands of small reads
+        // and inflated the latencies the loadgen reports.
+        if (auto length = parser.content_length(); length && *length > buffer.capacity() - buffer.size())
+          buffer.reserve(buffer.size() + static_cast<size_t>(std::min<uint64_t>(*length, kMaxReadRoom)));
+        http::async_read(stream, buffer, parser, [&](const beast::error_code& e3, size_t) { ec = e3; });
+      });
     });
     ioc.restart();
     ioc.run();
