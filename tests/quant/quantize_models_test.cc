@@ -111,6 +111,40 @@ TEST_P(QuantizeRealModel, FidelityOnHeldOutImagesAndRunsInOrt) {
   EXPECT_GE(cosine_similarity(*ort, (*reference)[0].tensor), 0.99) << "ORT's int8 result is far from fp32";
 }
 
+// Dynamic quantization of rec's MatMuls (its transformer part): random
+// held-out inputs suffice, no calibration; ORT runs the MatMulInteger file.
+TEST(QuantizeRealModelDynamic, RecMatMulsRunInOrt) {
+  const fs::path model = testing::models_dir() / "ch_PP-OCRv4_rec_infer.onnx";
+  if (!fs::exists(model)) GTEST_SKIP() << "models are missing: run scripts/fetch-models.sh";
+  const fs::path dir = testing::temp_dir("quantize_rec_dynamic");
+  QuantizeOptions o;
+  o.mode = QuantMode::kDynamic;
+  o.per_channel = true;
+  o.calibration.shapes = {{"x", {1, 3, 48, 160}}};
+  o.threads = 1;
+  auto report = quantize_model(model, dir / "q.onnx", o);
+  ASSERT_TRUE(report) << report.status().message();
+  EXPECT_EQ(report->calibration_samples, 0);
+  EXPECT_GT(report->quantized_by_op["MatMul"], 5);
+  EXPECT_TRUE(report->passed) << report->failure_message();
+  const fs::path src = testing::source_dir();
+  if (!fs::exists(src / "node_modules" / "onnxruntime-node" / "package.json"))
+    GTEST_SKIP() << "onnxruntime-node is not installed (scripts/setup.sh)";
+  ASSERT_TRUE(write_npy(dir / "x.npy", testing::random_tensor(DataType::kFloat32, {1, 3, 48, 160}, 7)).is_ok());
+  const std::string cmd = "timeout 120 node " + (src / "tests" / "quant" / "ort_run.js").string() + " " +
+                          (dir / "q.onnx").string() + " " + (dir / "ort").string() + " x=" + (dir / "x.npy").string() +
+                          " 2>" + (dir / "err").string();
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "ORT failed on the dynamic model:\n" << slurp(dir / "err");
+  auto x = read_npy(dir / "x.npy");
+  ASSERT_TRUE(x);
+  auto ours = run_quantized_in_ecoinfer(dir / "q.onnx", {"x", *x}, dir);
+  ASSERT_TRUE(ours) << ours.status().message();
+  auto ort = read_npy(dir / "ort" / ((*ours)[0].name + ".npy"));
+  ASSERT_TRUE(ort);
+  EXPECT_GE(cosine_similarity(*ort, (*ours)[0].tensor), 0.999);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     PaddleOcr, QuantizeRealModel,
     ::testing::Values(RealModel{"cls", "ch_ppocr_mobile_v2.0_cls_infer", 48, 192, testing::Normalization::kHalf, RangeMethod::kPercentile},
