@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   ecoinfer::cli::add_run_command(app, commands);
   ecoinfer::cli::add_bench_command(app, commands);
   ecoinfer::cli::add_ocr_command(app, commands);
+  ecoinfer::cli::add_quantize_command(app, commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
