@@ -4,6 +4,8 @@
 // in the calibration folder layout DIR/<input>/NNN.npy.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -22,18 +24,31 @@ inline cv::Mat render_text_image(int height, int width, uint32_t seed) {
   const int paper = static_cast<int>(uniform(200, 255));
   cv::Mat img(height, width, CV_8UC3, cv::Scalar(paper, paper - uniform(0, 20), paper - uniform(0, 30)));
   static const char* kWords[] = {"HELLO", "ecoinfer", "2026", "int8", "Quant", "OCR", "text", "energy", "AMX", "model"};
+  // Whole words that fit the line: clipped glyphs are ambiguous even in
+  // fp32, and a near tie flips under any perturbation, int8 or not.
   const int lines = std::max(1, height / 40);
+  const int line_height = height / lines;
   for (int l = 0; l < lines; ++l) {
-    const double scale = height / (40.0 * lines) * uniform(0.6, 1.0);
-    const int ink = static_cast<int>(uniform(0, 80));
     const std::string word = std::string(kWords[rng() % 10]) + " " + kWords[rng() % 10];
-    const cv::Point origin(static_cast<int>(uniform(0, width * 0.2)), (l + 1) * height / lines - static_cast<int>(uniform(4, 10)));
+    int baseline = 0;
+    const cv::Size unit = cv::getTextSize(word, cv::FONT_HERSHEY_SIMPLEX, 1.0, 2, &baseline);
+    const double fit = std::min(line_height * 0.6 / (unit.height + baseline), width * 0.9 / unit.width);
+    const double scale = fit * uniform(0.75, 1.0);
+    const int ink = static_cast<int>(uniform(0, 80));
+    const int text_width = static_cast<int>(unit.width * scale);
+    const cv::Point origin(static_cast<int>(uniform(0, std::max(1, width - text_width))),
+                           l * line_height + static_cast<int>(line_height * 0.5 + unit.height * scale * 0.5));
     cv::putText(img, word, origin, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(ink, ink, ink),
-                std::max(1, static_cast<int>(scale * 2)), cv::LINE_AA);
+                std::max(1, static_cast<int>(std::lround(scale * 2))), cv::LINE_AA);
   }
-  cv::Mat noise(img.size(), img.type());
-  cv::randn(noise, 0, 6);
-  img += noise;
+  // Seeded here, not through OpenCV's global RNG, so an image depends on its
+  // seed alone and not on what the process rendered before.
+  cv::Mat noise(img.size(), CV_32FC3);
+  cv::RNG(seed).fill(noise, cv::RNG::NORMAL, 0, 6);
+  cv::Mat noisy;
+  img.convertTo(noisy, CV_32FC3);
+  noisy += noise;
+  noisy.convertTo(img, CV_8UC3);  // saturates at 0 and 255
   return img;
 }
 
