@@ -22,8 +22,28 @@ Expected<std::string> read_file_bytes(const fs::path& path) {
   return bytes;
 }
 
+namespace {
+
+// libpng and libjpeg print their own complaint about a cut-off file to
+// stderr before OpenCV gives up; recognizing the two commonest formats'
+// end markers first gives one clear error instead.
+Status check_not_truncated(std::string_view bytes) {
+  constexpr std::string_view kPngSignature("\x89PNG\r\n\x1a\n", 8);
+  constexpr std::string_view kPngEnd("IEND\xae\x42\x60\x82", 8);
+  if (bytes.substr(0, 8) == kPngSignature && bytes.find(kPngEnd, bytes.size() >= 64 ? bytes.size() - 64 : 0) == bytes.npos)
+    return invalid_argument("the PNG file is truncated (no IEND chunk at its end): download or copy it again");
+  constexpr std::string_view kJpegStart("\xff\xd8\xff", 3);
+  constexpr std::string_view kJpegEnd("\xff\xd9", 2);
+  if (bytes.substr(0, 3) == kJpegStart && bytes.find(kJpegEnd, bytes.size() >= 64 ? bytes.size() - 64 : 0) == bytes.npos)
+    return invalid_argument("the JPEG file is truncated (no end-of-image marker): download or copy it again");
+  return Status::ok();
+}
+
+}  // namespace
+
 Expected<cv::Mat> decode_image(std::string_view bytes, int64_t max_pixels) {
   if (bytes.empty()) return invalid_argument("the file is empty, not an image");
+  ECOINFER_RETURN_IF_ERROR(check_not_truncated(bytes));
   cv::Mat image;
   try {
     const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
