@@ -1,34 +1,21 @@
 #include "pipeline/amdahl.h"
 
 #include <algorithm>
-#include <map>
 
 #include <fmt/format.h>
 
 namespace ecoinfer::pipeline {
 
-size_t dag_width(const Pipeline& p) {
-  std::vector<size_t> depth(p.stages().size(), 0);
-  std::map<size_t, size_t> per_level;
-  for (size_t s = 0; s < p.stages().size(); ++s) {  // stages are in topological order
-    for (size_t d : p.dependencies(s)) depth[s] = std::max(depth[s], depth[d] + 1);
-    ++per_level[depth[s]];
-  }
-  size_t width = 1;
-  for (const auto& [level, n] : per_level) width = std::max(width, n);
-  return width;
-}
-
-AmdahlReport amdahl_report(const RunProfile& base, const RunProfile* parallel, double extra_serial_seconds,
-                           size_t width) {
+AmdahlReport amdahl_report(const RunProfile& base, const RunProfile* parallel, double extra_serial_seconds) {
   AmdahlReport r;
   const double wall = base.wall_seconds + extra_serial_seconds;
-  const double serial = base.idle_seconds + extra_serial_seconds;
+  // Work-span: the run's critical path cannot be shared between workers,
+  // nor can the time no stage ran; T(inf) >= serial, so S(inf) <= 1 / f.
+  const double serial = base.idle_seconds + base.span_seconds + extra_serial_seconds;
   r.serial_fraction = wall > 0 ? std::clamp(serial / wall, 0.0, 1.0) : 0.0;
-  r.parallelism_cap = static_cast<double>(std::max<size_t>(1, base.micro_batches) * std::max<size_t>(1, width));
   for (int n : {2, 4, 8, 16}) {
-    const double amdahl = 1.0 / (r.serial_fraction + (1.0 - r.serial_fraction) / n);
-    r.predicted.emplace_back(n, std::min(amdahl, r.parallelism_cap));
+    const double f = r.serial_fraction;
+    r.predicted.push_back({n, 1.0 / (f + (1.0 - f) / n), f > 0 ? std::min<double>(n, 1.0 / f) : n});
   }
   const double busy = base.busy_seconds();
   for (const StageProfile& s : base.stages) {
@@ -55,6 +42,7 @@ nlohmann::json profile_json(const RunProfile& p) {
   j["wall_seconds"] = p.wall_seconds;
   j["busy_seconds"] = p.busy_seconds();
   j["idle_seconds"] = p.idle_seconds;
+  j["span_seconds"] = p.span_seconds;
   j["workers"] = p.workers;
   j["batch_size"] = p.batch_size;
   j["items"] = p.items;
@@ -81,8 +69,8 @@ nlohmann::json profile_json(const RunProfile& p) {
 nlohmann::json amdahl_json(const AmdahlReport& r) {
   nlohmann::json j;
   j["serial_fraction"] = r.serial_fraction;
-  j["parallelism_cap"] = r.parallelism_cap;
-  for (const auto& [n, s] : r.predicted) j["predicted_speedup"][std::to_string(n)] = s;
+  for (const PredictedSpeedup& p : r.predicted)
+    j["predicted_speedup"][std::to_string(p.workers)] = {{"amdahl", p.amdahl}, {"at_most", p.at_most}};
   j["limiting_stage"] = {{"stage", r.limiting_stage},
                          {"share", r.limiting_share},
                          {"max_speedup_from_other_stages", r.limiting_share > 0 ? 1.0 / r.limiting_share : 0.0}};
@@ -119,9 +107,11 @@ std::string format_profile(const RunProfile& p) {
 }
 
 std::string format_amdahl(const AmdahlReport& r) {
-  std::string out = fmt::format("amdahl: serial fraction {:.4f} (time no stage ran); predicted speed-up", r.serial_fraction);
-  for (const auto& [n, s] : r.predicted) out += fmt::format(" {}w {:.2f}x", n, s);
-  out += fmt::format(" (capped at {:.0f} tasks at once)\n", r.parallelism_cap);
+  std::string out = fmt::format("amdahl: serial fraction {:.4f} (critical path + time no stage ran); predicted speed-up", r.serial_fraction);
+  for (const PredictedSpeedup& p : r.predicted) out += fmt::format(" {}w {:.2f}x", p.workers, p.amdahl);
+  out += " (at most";
+  for (const PredictedSpeedup& p : r.predicted) out += fmt::format(" {:.2f}x", p.at_most);
+  out += ")\n";
   if (r.measured_speedup)
     out += fmt::format("amdahl: measured speed-up {:.2f}x with {} workers (Karp-Flatt serial fraction {:.3f})\n",
                        *r.measured_speedup, r.measured_workers, *r.karp_flatt);

@@ -7,12 +7,14 @@
 //   AmdahlReport r = amdahl_report(one.profile, &two.profile);
 //   std::cout << format_amdahl(r);
 //
-// Serial fraction f: the share of the run's wall time in which no stage
-// task ran (the coordinator admitting items, hand-offs between stages) plus
-// any serial work the caller did around the run (`extra_serial_seconds`,
-// e.g. printing results). Predicted speed-up with n workers:
-// 1 / (f + (1 - f) / n), capped by the parallelism the run can have
-// (micro-batches times the widest level of the DAG). Measured: wall time
+// Serial fraction f: the share of the run's wall time that no number of
+// workers can share: the critical path (the longest chain of dependent
+// stage tasks, RunProfile::span_seconds), the time no stage task ran (the
+// coordinator admitting items, hand-offs) and any serial work the caller
+// did around the run (`extra_serial_seconds`, e.g. printing results); the
+// work-span bound. Predicted speed-up with n workers: Amdahl's
+// 1 / (f + (1 - f) / n) (Brent's bound: the serial part alone, the rest
+// shared perfectly), and at most min(n, 1 / f). Measured: wall time
 // with 1 worker over wall time with n; from it the Karp-Flatt serial
 // fraction e = (1/S - 1/n) / (1 - 1/n), which also counts what Amdahl's
 // model leaves out (shared cores, memory bandwidth).
@@ -28,10 +30,15 @@
 
 namespace ecoinfer::pipeline {
 
+struct PredictedSpeedup {
+  int workers = 1;
+  double amdahl = 1;   // 1 / (f + (1 - f) / n)
+  double at_most = 1;  // min(n, 1 / f)
+};
+
 struct AmdahlReport {
   double serial_fraction = 0;
-  double parallelism_cap = 1;   // tasks that can run at once
-  std::vector<std::pair<int, double>> predicted;  // workers -> speed-up, for 2, 4, 8, 16
+  std::vector<PredictedSpeedup> predicted;  // for 2, 4, 8, 16 workers
   std::string limiting_stage;   // the largest share of busy time
   double limiting_share = 0;
   std::optional<double> measured_speedup;
@@ -42,10 +49,7 @@ struct AmdahlReport {
 // `base`: a run (1 worker gives the cleanest serial fraction); `parallel`:
 // the same work with more workers, for the measured speed-up.
 AmdahlReport amdahl_report(const RunProfile& base, const RunProfile* parallel = nullptr,
-                           double extra_serial_seconds = 0, size_t dag_width = 1);
-
-// Stages at the same depth of the DAG can run at once: the widest level.
-size_t dag_width(const Pipeline& p);
+                           double extra_serial_seconds = 0);
 
 nlohmann::json profile_json(const RunProfile& profile);
 nlohmann::json amdahl_json(const AmdahlReport& report);

@@ -86,6 +86,7 @@ class Executor {
   std::vector<Task> ready_;
   std::vector<std::vector<size_t>> pending_;  // [batch][stage]: unfinished dependencies
   std::vector<size_t> remaining_;            // [batch]: unfinished tasks
+  std::vector<std::vector<double>> span_;    // [batch][stage]: longest chain of task times ending there
   size_t next_batch_ = 0, in_flight_ = 0, done_batches_ = 0;
   int active_ = 0;
   Clock::time_point idle_since_;
@@ -111,6 +112,7 @@ Executor::Executor(const Pipeline& p, const std::vector<Values>& items, const Ru
   for (auto& row : pending_)
     for (size_t s = 0; s < stages.size(); ++s) row.push_back(p.dependencies(s).size());
   remaining_.assign(batches_, stages.size());
+  span_.assign(batches_, std::vector<double>(stages.size(), 0.0));
   states_.resize(items.size());
   result_.items.resize(items.size(), internal_error("item not run"));
   for (const Stage& s : stages) result_.profile.stages.push_back({.name = s.name, .is_model = s.is_model});
@@ -308,6 +310,10 @@ void Executor::commit(const Task& t, TaskOutcome& outcome) {
     ++prof.failures;
     if (item.status.is_ok()) item.status = outcome.errors[k];
   }
+  double longest_before = 0;
+  for (size_t dep : p_.dependencies(t.stage)) longest_before = std::max(longest_before, span_[t.batch][dep]);
+  span_[t.batch][t.stage] = longest_before + d.wall_seconds;
+  result_.profile.span_seconds = std::max(result_.profile.span_seconds, span_[t.batch][t.stage]);
   for (size_t u : users_[t.stage])
     if (--pending_[t.batch][u] == 0) ready_.push_back({t.batch, u, Clock::now()});
   if (--remaining_[t.batch] == 0) finish_batch(t.batch);

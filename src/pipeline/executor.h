@@ -55,6 +55,9 @@ struct RunProfile {
   std::vector<StageProfile> stages;  // pipeline order
   double wall_seconds = 0;           // the whole run
   double idle_seconds = 0;           // time no task was running (scheduling, hand-offs)
+  // The longest chain of dependent tasks (stage wall times along the DAG
+  // within one micro-batch): no number of workers finishes the run sooner.
+  double span_seconds = 0;
   int workers = 1;
   size_t batch_size = 1;
   size_t items = 0;

@@ -156,8 +156,7 @@ int run_ocr(const OcrCliOptions& o) {
   if (o.profile) {
     // The Amdahl report is cleanest from the 1-worker run when there is one.
     const pipeline::RunProfile& base = single ? *single : result.profile;
-    const auto report = pipeline::amdahl_report(base, single ? &result.profile : nullptr, 0,
-                                                pipeline::dag_width(pipe.file_pipeline()));
+    const auto report = pipeline::amdahl_report(base, single ? &result.profile : nullptr);
     const size_t ok = o.images.size() - failed;
     if (o.json) {
       doc["profile"] = pipeline::profile_json(result.profile);
