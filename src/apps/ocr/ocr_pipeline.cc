@@ -80,18 +80,19 @@ Expected<std::unique_ptr<OcrPipeline>> OcrPipeline::load(const OcrOptions& optio
   return std::unique_ptr<OcrPipeline>(new OcrPipeline(options, std::move(from_files), std::move(from_images)));
 }
 
-pipeline::RunOptions OcrPipeline::run_options(pipeline::StageCache* cache) const {
+pipeline::RunOptions OcrPipeline::run_options(pipeline::StageCache* cache, int workers) const {
   pipeline::RunOptions o;
-  o.workers = options_.workers;
+  o.workers = workers > 0 ? workers : options_.workers;
   o.batch_size = options_.batch_size;
   o.cache = cache;
   return o;
 }
 
-OcrBatchResult OcrPipeline::run_files(const std::vector<std::string>& paths, pipeline::StageCache* cache) const {
+OcrBatchResult OcrPipeline::run_files(const std::vector<std::string>& paths, pipeline::StageCache* cache,
+                                      int workers) const {
   std::vector<pipeline::Values> items;
   for (const std::string& p : paths) items.push_back({{"path", p}});
-  pipeline::RunOptions o = run_options(cache);
+  pipeline::RunOptions o = run_options(cache, workers);
   o.item_names = paths;
   pipeline::RunResult r = pipeline::run_pipeline(from_files_, items, o);
   OcrBatchResult out;

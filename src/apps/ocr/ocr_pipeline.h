@@ -68,8 +68,10 @@ class OcrPipeline {
  public:
   static Expected<std::unique_ptr<OcrPipeline>> load(const OcrOptions& options);
 
-  // Reads, decodes and reads the text of every file.
-  OcrBatchResult run_files(const std::vector<std::string>& paths, pipeline::StageCache* cache = nullptr) const;
+  // Reads, decodes and reads the text of every file. workers: 0 takes
+  // options().workers (another count compares speed-ups on the same models).
+  OcrBatchResult run_files(const std::vector<std::string>& paths, pipeline::StageCache* cache = nullptr,
+                           int workers = 0) const;
   // One decoded image (8-bit BGR, read_image's output). Lines in reading order.
   Expected<std::vector<OcrLine>> run(const cv::Mat& image, pipeline::RunProfile* profile = nullptr) const;
 
@@ -79,7 +81,7 @@ class OcrPipeline {
  private:
   OcrPipeline(OcrOptions options, pipeline::Pipeline from_files, pipeline::Pipeline from_images)
       : options_(std::move(options)), from_files_(std::move(from_files)), from_images_(std::move(from_images)) {}
-  pipeline::RunOptions run_options(pipeline::StageCache* cache) const;
+  pipeline::RunOptions run_options(pipeline::StageCache* cache, int workers = 0) const;
 
   OcrOptions options_;
   pipeline::Pipeline from_files_;
