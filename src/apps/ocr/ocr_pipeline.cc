@@ -43,13 +43,17 @@ std::vector<OcrLine> parse_lines(const std::string& text) {
   return lines;
 }
 
-OcrImage to_image(const pipeline::Values& out) {
+// Our own stage wrote the JSON; a throw here would mean a damaged value, so
+// it becomes that item's error rather than an exception across the API.
+Expected<OcrImage> to_image(const pipeline::Values& out) try {
   const Tensor& size = std::get<Tensor>(out.at("image_size"));
   OcrImage image;
   image.height = static_cast<int>(size.data<int64_t>()[0]);
   image.width = static_cast<int>(size.data<int64_t>()[1]);
   image.lines = parse_lines(std::get<std::string>(out.at("lines")));
   return image;
+} catch (const std::exception& e) {
+  return internal_error(std::string("OCR result could not be read back: ") + e.what());
 }
 
 }  // namespace
@@ -111,7 +115,8 @@ Expected<std::vector<OcrLine>> OcrPipeline::run(const cv::Mat& image, pipeline::
   pipeline::RunResult r = pipeline::run_pipeline(from_images_, {{{"image", image_tensor(image)}}}, run_options(nullptr));
   if (profile) *profile = std::move(r.profile);
   if (!r.items[0]) return r.items[0].status();
-  return to_image(*r.items[0]).lines;
+  ECOINFER_ASSIGN_OR_RETURN(OcrImage result, to_image(*r.items[0]));
+  return std::move(result.lines);
 }
 
 }  // namespace ecoinfer::ocr
