@@ -91,26 +91,32 @@ std::vector<std::string> truth_of(const fs::path& png) {
 
 class OcrCorpus : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new fs::path(testing::temp_dir("ocr_corpus"));
+  // Rendered once per process, in SetUp rather than SetUpTestSuite: temp_dir
+  // keys its folder by the running test, and ctest runs each test in its own
+  // process at the same time as the others (a suite-level folder was shared,
+  // and wiped by one process while another rendered into it).
+  void SetUp() override {
+    dir_ = testing::temp_dir("ocr_corpus");
+    if (!corpus_.empty()) return;
     const std::string script = (testing::source_dir() / "tests/apps/make_ocr_corpus.sh").string();
-    const Outcome o = run(script + " " + (*dir_ / "corpus").string() + " 100", *dir_);
+    const Outcome o = run(script + " " + (dir_ / "corpus").string() + " 100", dir_);
     ASSERT_EQ(o.exit_code, 0) << o.err << " (scripts/setup.sh installs imagemagick and fonts-dejavu-core)";
-    for (const auto& e : fs::directory_iterator(*dir_ / "corpus"))
+    corpus_ = dir_ / "corpus";
+    for (const auto& e : fs::directory_iterator(corpus_))
       if (e.path().extension() == ".png") images_.push_back(e.path());
     std::sort(images_.begin(), images_.end());
   }
-  static void TearDownTestSuite() { delete dir_; }
-  static fs::path* dir_;
+  fs::path dir_;                        // this test's own folder
+  static fs::path corpus_;
   static std::vector<fs::path> images_;
 };
-fs::path* OcrCorpus::dir_ = nullptr;
+fs::path OcrCorpus::corpus_;
 std::vector<fs::path> OcrCorpus::images_;
 
 TEST_F(OcrCorpus, ReadsAtLeast95PercentOfLinesExactlyAndNothingOnBlankImages) {
   std::string args;
   for (const fs::path& p : images_) args += " " + p.string();
-  const Outcome o = run(ecoinfer() + " ocr --json --no-cache --threads 2 --models-dir " + testing::models_dir().string() + args, *dir_);
+  const Outcome o = run(ecoinfer() + " ocr --json --no-cache --threads 2 --models-dir " + testing::models_dir().string() + args, dir_);
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const nlohmann::json doc = nlohmann::json::parse(o.out, nullptr, false);
   ASSERT_FALSE(doc.is_discarded()) << o.out;
@@ -147,7 +153,7 @@ TEST_F(OcrCorpus, BadFilesFailAloneAndTheOthersAreRead) {
   const fs::path bad = testing::temp_dir("ocr_corpus_bad");
   std::ofstream(bad / "notes.png") << "meeting notes, not an image\n";
   std::ofstream(bad / "empty.png");
-  const fs::path first = *dir_ / "corpus/img-000.png", second = *dir_ / "corpus/img-001.png";
+  const fs::path first = corpus_ / "img-000.png", second = corpus_ / "img-001.png";
   const std::string png = slurp(first);
   std::ofstream(bad / "truncated.png", std::ios::binary) << png.substr(0, png.size() / 3);
   // Over a pixel limit of 2 megapixels (the default is 40; a 40-megapixel file takes seconds to write).
@@ -209,8 +215,8 @@ TEST_F(OcrCorpus, SecondRunRunsNoModelAndAChangedParameterRerunsOnlyItsStage) {
   options.workers = 2;
   auto ocr = OcrPipeline::load(options);
   ASSERT_TRUE(ocr) << ocr.status().message();
-  const std::vector<std::string> files = {(*dir_ / "corpus/img-002.png").string(), (*dir_ / "corpus/img-003.png").string(),
-                                          (*dir_ / "corpus/blank-0.png").string()};
+  const std::vector<std::string> files = {(corpus_ / "img-002.png").string(), (corpus_ / "img-003.png").string(),
+                                          (corpus_ / "blank-0.png").string()};
 
   const OcrBatchResult first = (*ocr)->run_files(files, cache->get());
   for (const auto& image : first.images) ASSERT_TRUE(image) << image.status().message();
