@@ -16,6 +16,7 @@ APT_PACKAGES=(
   libhiredis-dev libzstd-dev libxxhash-dev   # serve cache: Redis, compression, hashing; stage cache
   redis-server curl                 # tests: a real Redis, a real HTTP client
   ccache                            # rebuilds reuse unchanged objects (scripts/build.sh)
+  imagemagick fonts-dejavu-core     # tests: the OCR corpus is rendered at test time (tests/apps/make_ocr_corpus.sh)
 )
 
 missing=()

@@ -41,17 +41,21 @@ fs::path temp_dir(const std::string& name) {
   return p;
 }
 
-CliOutcome run_cli(const std::string& args, int timeout_seconds) {
+CliOutcome run_command(const std::string& command, int timeout_seconds) {
   static std::atomic<int> calls{0};
-  const fs::path dir = temp_dir(fmt::format("cli-{}", calls++));
-  const std::string cmd = fmt::format("timeout {} {} {} >{} 2>{}", timeout_seconds, cli_path().string(), args,
-                                      (dir / "out").string(), (dir / "err").string());
+  const fs::path dir = temp_dir(fmt::format("command-{}", calls++));
+  const std::string cmd = fmt::format("timeout {} {} >{} 2>{}", timeout_seconds, command, (dir / "out").string(),
+                                      (dir / "err").string());
   const int status = std::system(cmd.c_str());
   auto slurp = [](const fs::path& p) {
     std::ifstream in(p);
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(dir / "out"), slurp(dir / "err")};
+}
+
+CliOutcome run_cli(const std::string& args, int timeout_seconds) {
+  return run_command(cli_path().string() + " " + args, timeout_seconds);
 }
 
 void expect_clean_failure(const CliOutcome& o, const std::string& needle) {

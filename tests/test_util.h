@@ -28,6 +28,8 @@ struct CliOutcome {
   std::string out, err;
 };
 CliOutcome run_cli(const std::string& args, int timeout_seconds = 120);
+// The same for any shell command (a helper script, ImageMagick...).
+CliOutcome run_command(const std::string& command, int timeout_seconds = 120);
 
 // A failure the way the CLI promises it: exit code 1 and one line on
 // stderr, "ecoinfer: error: ...", that contains `needle`.

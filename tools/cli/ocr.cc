@@ -1,29 +1,41 @@
-// ecoinfer ocr IMAGE... : the PaddleOCR system (det -> cls -> rec) on images,
-// text lines with confidence and box, optionally a per-stage time profile.
+// ecoinfer ocr IMAGE... : the PaddleOCR system (det -> cls -> rec) as a
+// pipeline over images: text lines with confidence and box, a stage cache
+// so re-runs skip unchanged work, and with --profile the per-stage profile,
+// the Amdahl report and the energy per image.
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
 #include "commands.h"
-#include "ocr/image_io.h"
+#include "ecoinfer/energy.h"
 #include "ocr/ocr_pipeline.h"
+#include "pipeline/amdahl.h"
 
 namespace ecoinfer::cli {
 namespace {
 namespace fs = std::filesystem;
-using ocr::Stage;
-using ocr::StageTimes;
 
 struct OcrCliOptions {
   std::vector<std::string> images;
   std::string models_dir;
   int threads = 0;
+  int intra_op = 1;
+  size_t batch_size = 4;
   bool json = false;
   bool profile = false;
+  bool compare_workers = false;
   bool no_cls = false;
+  bool no_cache = false;
+  std::string cache_dir;
+  double cache_size_mb = 1024;
+  int64_t max_pixels = ocr::kDefaultMaxPixels;
 };
 
 // models/ under the current folder, else next to the binary or its parent
@@ -43,6 +55,13 @@ fs::path default_models_dir() {
   return "models";
 }
 
+// $XDG_CACHE_HOME/ecoinfer/stages, else ~/.cache/ecoinfer/stages.
+fs::path default_cache_dir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "ecoinfer" / "stages";
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache" / "ecoinfer" / "stages";
+  return ".ecoinfer-cache";
+}
+
 nlohmann::json box_json(const ocr::Quad& q) {
   nlohmann::json j = nlohmann::json::array();
   for (const cv::Point2f& p : q) j.push_back({static_cast<int>(p.x), static_cast<int>(p.y)});
@@ -54,93 +73,113 @@ std::string box_text(const ocr::Quad& q) {
                      q[3].y);
 }
 
-// The stage that takes the largest share bounds any speed-up of the others
-// (Amdahl): say which one and by how much.
-nlohmann::json profile_json(const StageTimes& t, int images) {
-  nlohmann::json j;
-  j["method"] = "wall time per stage (steady clock), summed over all images; model loading excluded";
-  j["images"] = images;
-  j["total_seconds"] = t.total();
-  size_t top = 0;
-  for (size_t i = 0; i < ocr::kStageCount; ++i) {
-    const double s = t.seconds[i];
-    if (s > t.seconds[top]) top = i;
-    j["stages"].push_back({{"stage", ocr::stage_name(static_cast<Stage>(i))},
-                           {"seconds", s},
-                           {"share", t.total() > 0 ? s / t.total() : 0.0}});
-  }
-  const double share = t.total() > 0 ? t.seconds[top] / t.total() : 0.0;
-  j["bottleneck"] = {{"stage", ocr::stage_name(static_cast<Stage>(top))},
-                     {"share", share},
-                     {"max_speedup_from_other_stages", share > 0 ? 1.0 / share : 0.0}};
-  return j;
-}
-
-void print_profile(const StageTimes& t, int images, double load_seconds) {
-  fmt::print("\nprofile: wall time per stage, summed over {} image(s) (models loaded in {}, not included)\n",
-             images, format_seconds(load_seconds));
-  size_t top = 0;
-  for (size_t i = 0; i < ocr::kStageCount; ++i) {
-    const double share = t.total() > 0 ? t.seconds[i] / t.total() : 0.0;
-    if (t.seconds[i] > t.seconds[top]) top = i;
-    fmt::print("  {:<16} {:>12} {:>6.1f}%\n", ocr::stage_name(static_cast<Stage>(i)), format_seconds(t.seconds[i]),
-               100 * share);
-  }
-  fmt::print("  {:<16} {:>12} {:>6.1f}%\n", "total", format_seconds(t.total()), 100.0);
-  const double share = t.total() > 0 ? t.seconds[top] / t.total() : 0.0;
-  if (share > 0 && share < 1)
-    fmt::print("bottleneck: {} ({:.1f}%); making every other stage free would speed OCR up by at most {:.2f}x\n",
-               ocr::stage_name(static_cast<Stage>(top)), 100 * share, 1.0 / share);
-}
+// Energy of the whole run per image, estimated or measured as the machine allows.
+struct EnergyFigures {
+  double joules = 0;
+  std::string method;
+  std::string description;
+};
 
 int run_ocr(const OcrCliOptions& o) {
-  // Decode every image first: a bad file fails fast, before models load.
-  StageTimes times;
-  std::vector<cv::Mat> images;
-  for (const std::string& path : o.images) {
-    const auto start = std::chrono::steady_clock::now();
-    auto image = ocr::read_image(path);
-    times[Stage::kImageDecode] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!image) return fail(image.status().message());
-    images.push_back(std::move(*image));
-  }
+  const int workers = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const auto load_start = std::chrono::steady_clock::now();
   ocr::OcrOptions options;
   options.models_dir = o.models_dir.empty() ? default_models_dir() : fs::path(o.models_dir);
-  options.threads = o.threads;
+  options.threads = o.intra_op;
+  options.workers = workers;
+  options.batch_size = o.batch_size;
   options.use_cls = !o.no_cls;
-  auto pipeline = ocr::OcrPipeline::load(options);
-  if (!pipeline) return fail(pipeline.status().message());
+  options.max_pixels = o.max_pixels;
+  auto ocr_pipeline = ocr::OcrPipeline::load(options);
+  if (!ocr_pipeline) return fail(ocr_pipeline.status().message());
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  const ocr::OcrPipeline& pipe = **ocr_pipeline;
 
+  std::unique_ptr<pipeline::StageCache> cache;
+  if (!o.no_cache) {
+    auto c = pipeline::StageCache::open(o.cache_dir.empty() ? default_cache_dir() : fs::path(o.cache_dir),
+                                        static_cast<uint64_t>(o.cache_size_mb * 1024 * 1024));
+    if (!c) return fail(c.status().message());
+    cache = std::move(*c);
+  }
+  // --compare-workers: the same images with 1 worker on the same models, for
+  // the measured speed-up. A warm-up pass first, so neither timed run pays
+  // for creating the engine's per-shape plans and primitives.
+  std::optional<pipeline::RunProfile> single;
+  if (o.compare_workers && workers > 1) {
+    (void)pipe.run_files(o.images, nullptr);
+    single = pipe.run_files(o.images, nullptr, 1).profile;
+  }
+  energy::EnergyOptions energy_options;
+  energy_options.threads = workers * std::max(1, o.intra_op);
+  auto meter = energy::probe_meter(energy_options);
+  if (meter) (void)(*meter)->start();
+  ocr::OcrBatchResult result = pipe.run_files(o.images, cache.get());
+  EnergyFigures energy;
+  if (meter) {
+    if (auto reading = (*meter)->stop()) {
+      energy.joules = reading->joules;
+      energy.method = reading->method;
+      energy.description = (*meter)->describe();
+    }
+  }
+  if (cache) {
+    std::ofstream(cache->dir() / "lineage.json") << result.lineage.dump(1);
+  }
+
+  int failed = 0, lines = 0;
   nlohmann::json doc;
   doc["images"] = nlohmann::json::array();
-  for (size_t i = 0; i < images.size(); ++i) {
-    auto lines = (*pipeline)->run(images[i], &times);
-    if (!lines) return fail(lines.status().with_context(o.images[i]).message());
+  for (size_t i = 0; i < o.images.size(); ++i) {
+    const auto& image = result.images[i];
+    if (!image) {
+      ++failed;
+      fmt::print(stderr, "ecoinfer: error: {}: {}\n", o.images[i], image.status().message());
+      if (o.json) doc["images"].push_back({{"file", o.images[i]}, {"error", image.status().message()}});
+      continue;
+    }
+    lines += static_cast<int>(image->lines.size());
     if (o.json) {
-      nlohmann::json img = {{"file", o.images[i]}, {"width", images[i].cols}, {"height", images[i].rows}};
+      nlohmann::json img = {{"file", o.images[i]}, {"width", image->width}, {"height", image->height}};
       img["lines"] = nlohmann::json::array();
-      for (const ocr::OcrLine& l : *lines)
+      for (const ocr::OcrLine& l : image->lines)
         img["lines"].push_back({{"text", l.text}, {"confidence", l.confidence}, {"box", box_json(l.box)},
                                 {"box_score", l.box_score}, {"rotated", l.rotated}});
       doc["images"].push_back(std::move(img));
       continue;
     }
-    fmt::print("{}: {} line(s)\n", o.images[i], lines->size());
-    for (const ocr::OcrLine& l : *lines) fmt::print("  {:.3f}  {}  {}\n", l.confidence, box_text(l.box), l.text);
+    fmt::print("{}: {} line(s)\n", o.images[i], image->lines.size());
+    for (const ocr::OcrLine& l : image->lines) fmt::print("  {:.3f}  {}  {}\n", l.confidence, box_text(l.box), l.text);
   }
-  if (o.json) {
-    if (o.profile) {
-      doc["profile"] = profile_json(times, static_cast<int>(images.size()));
+
+  if (o.profile) {
+    // The Amdahl report is cleanest from the 1-worker run when there is one.
+    const pipeline::RunProfile& base = single ? *single : result.profile;
+    const auto report = pipeline::amdahl_report(base, single ? &result.profile : nullptr);
+    const size_t ok = o.images.size() - failed;
+    if (o.json) {
+      doc["profile"] = pipeline::profile_json(result.profile);
       doc["profile"]["load_seconds"] = load_seconds;
+      doc["profile"]["amdahl"] = pipeline::amdahl_json(report);
+      doc["profile"]["images_per_second"] = ok / result.profile.wall_seconds;
+      doc["profile"]["lines_per_second"] = lines / result.profile.wall_seconds;
+      if (!energy.method.empty())
+        doc["profile"]["energy"] = {{"joules", energy.joules}, {"joules_per_image", ok ? energy.joules / ok : 0.0},
+                                    {"joules_per_line", lines ? energy.joules / lines : 0.0},
+                                    {"method", energy.method}, {"meter", energy.description}};
+    } else {
+      fmt::print("\nmodels loaded in {} (not included)\n", format_seconds(load_seconds));
+      fmt::print("{}", pipeline::format_profile(result.profile));
+      fmt::print("{}", pipeline::format_amdahl(report));
+      fmt::print("throughput: {:.2f} images/s, {:.2f} lines/s\n", ok / result.profile.wall_seconds,
+                 lines / result.profile.wall_seconds);
+      if (!energy.method.empty())
+        fmt::print("energy: {:.3f} J per image, {:.3f} J per line ({}; {})\n", ok ? energy.joules / ok : 0.0,
+                   lines ? energy.joules / lines : 0.0, energy.method, energy.description);
     }
-    // Replace invalid UTF-8 rather than throw: a model could emit anything.
-    fmt::print("{}\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-  } else if (o.profile) {
-    print_profile(times, static_cast<int>(images.size()), load_seconds);
   }
-  return 0;
+  if (o.json) fmt::print("{}\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  return failed ? 1 : 0;
 }
 
 }  // namespace
@@ -148,16 +187,32 @@ int run_ocr(const OcrCliOptions& o) {
 void add_ocr_command(CLI::App& app, CommandList& commands) {
   auto o = std::make_shared<OcrCliOptions>();
   CLI::App* sub = app.add_subcommand(
-      "ocr", "Read the text in images with the PaddleOCR models (det, cls, rec): one line per text line,\n"
-             "with confidence and box (clockwise from top-left, pixels).\n"
-             "  ecoinfer ocr page.png --json --profile");
+      "ocr", "Read the text in images with the PaddleOCR models (det, cls, rec), run as a pipeline:\n"
+             "one line per text line, with confidence and box (clockwise from top-left, pixels).\n"
+             "A bad file gets its own error line (exit code 1); the other files are still read.\n"
+             "Stage results are cached by content, so a re-run over the same images skips the models.\n"
+             "  ecoinfer ocr page.png --json\n"
+             "  ecoinfer ocr corpus/*.png --threads 2 --profile --compare-workers --no-cache");
   sub->add_option("images", o->images, "image files (PNG, JPEG, BMP, TIFF, WebP)")->required();
   sub->add_option("--models-dir", o->models_dir,
                   "folder with the PaddleOCR models and ppocr_keys_v1.txt (default: ./models, else next to the binary)");
-  sub->add_option("--threads", o->threads, "intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--threads", o->threads, "pipeline workers: stage tasks running at once (0: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--intra-op", o->intra_op, "threads inside each model run (default 1: the workers share the cores)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--batch-size", o->batch_size, "images per micro-batch (default 4)")->check(CLI::PositiveNumber);
   sub->add_flag("--json", o->json, "print one JSON document");
-  sub->add_flag("--profile", o->profile, "print wall time per stage and its share of the total");
+  sub->add_flag("--profile", o->profile,
+                "print per-stage wall, CPU and waiting time, bytes moved, the Amdahl report and energy per image");
+  sub->add_flag("--compare-workers", o->compare_workers,
+                "with --profile: first a warm-up pass, then the images with 1 worker and no cache, for the measured speed-up");
   sub->add_flag("--no-cls", o->no_cls, "skip the 0/180 degree text direction classifier");
+  sub->add_flag("--no-cache", o->no_cache, "do not read or write the stage cache");
+  sub->add_option("--cache-dir", o->cache_dir, "stage cache folder (default: ~/.cache/ecoinfer/stages)");
+  sub->add_option("--cache-size-mb", o->cache_size_mb, "bound on the stage cache; the oldest entries go (default 1024)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--max-pixels", o->max_pixels, "refuse images with more pixels (default 40000000)")
+      ->check(CLI::PositiveNumber);
   commands.emplace_back(sub, [o] { return run_ocr(*o); });
 }
 

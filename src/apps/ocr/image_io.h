@@ -4,9 +4,15 @@
 //
 //   auto image = ecoinfer::ocr::read_image("page.png");
 //   if (!image) { std::cerr << image.status().message() << "\n"; return 1; }
+//
+// The pipeline splits it in two stages: read_file_bytes (the outside world,
+// never cached) and decode_image (content-addressed: cached by the bytes).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include <opencv2/core.hpp>
 
@@ -14,8 +20,19 @@
 
 namespace ecoinfer::ocr {
 
-// A missing file, a folder, an unreadable file or bytes that are no image
-// each give a one-line error naming the path; never an exception.
-Expected<cv::Mat> read_image(const std::filesystem::path& path);
+// Images with more pixels are refused before OCR spends memory on them
+// (40 megapixels: larger than any phone photo we expect, about 120 MB as BGR).
+inline constexpr int64_t kDefaultMaxPixels = 40'000'000;
+
+// A missing file, a folder, an unreadable or an empty file each give a
+// one-line error (without the path: the caller names the file).
+Expected<std::string> read_file_bytes(const std::filesystem::path& path);
+
+// Bytes that are no image, or an image over max_pixels, give a one-line
+// error; never an exception.
+Expected<cv::Mat> decode_image(std::string_view bytes, int64_t max_pixels = kDefaultMaxPixels);
+
+// Both, with the path in the error.
+Expected<cv::Mat> read_image(const std::filesystem::path& path, int64_t max_pixels = kDefaultMaxPixels);
 
 }  // namespace ecoinfer::ocr

@@ -1,41 +1,21 @@
 #include "ocr/ocr_pipeline.h"
 
-#include <algorithm>
-#include <chrono>
-#include <numeric>
-#include <span>
 #include <utility>
 
-#include "ocr/cls_stage.h"
-#include "ocr/crop.h"
-#include "ocr/det_preprocess.h"
-#include "ocr/rec_preprocess.h"
+#include "ocr/ocr_stages.h"
+#include "pipeline/model_stage.h"
 
 namespace ecoinfer::ocr {
 namespace {
+using pipeline::Port;
+using pipeline::ValueType;
 
-// Adds the wall time of its scope to one stage.
-class StageTimer {
- public:
-  StageTimer(StageTimes& times, Stage stage) : slot_(times[stage]), start_(std::chrono::steady_clock::now()) {}
-  ~StageTimer() { slot_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
-  StageTimer(const StageTimer&) = delete;
-  StageTimer& operator=(const StageTimer&) = delete;
-
- private:
-  double& slot_;
-  std::chrono::steady_clock::time_point start_;
+struct LoadedModel {
+  std::shared_ptr<const Session> session;
+  std::string hash;
 };
 
-// Runs a single-input model and returns its first output.
-Expected<Tensor> run_model(const Session& session, Tensor input, const char* what) {
-  auto outputs = session.run({{session.inputs().front().name, std::move(input)}});
-  if (!outputs) return outputs.status().with_context(what);
-  if (outputs->empty()) return invalid_model(std::string(what) + ": the model has no outputs");
-  return std::move((*outputs)[0].tensor);
-}
-
-Expected<std::unique_ptr<Session>> load_model(const std::filesystem::path& dir, const char* file, int threads) {
+Expected<LoadedModel> load_model(const std::filesystem::path& dir, const char* file, int threads) {
   const std::filesystem::path path = dir / file;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
@@ -44,150 +24,99 @@ Expected<std::unique_ptr<Session>> load_model(const std::filesystem::path& dir, 
   if (!session) return session.status();
   if ((*session)->inputs().size() != 1)
     return invalid_model(path.string() + ": expected a model with one image input");
-  return session;
+  ECOINFER_ASSIGN_OR_RETURN(std::string hash, pipeline::file_hash(path));
+  return LoadedModel{std::shared_ptr<const Session>(std::move(*session)), std::move(hash)};
+}
+
+// The lines JSON of the CTC stage back into OcrLines.
+std::vector<OcrLine> parse_lines(const std::string& text) {
+  std::vector<OcrLine> lines;
+  for (const auto& j : nlohmann::json::parse(text)) {
+    OcrLine l;
+    l.text = j["text"].get<std::string>();
+    l.confidence = j["confidence"].get<float>();
+    for (size_t k = 0; k < 4; ++k) l.box[k] = {j["box"][k][0].get<float>(), j["box"][k][1].get<float>()};
+    l.box_score = j["box_score"].get<float>();
+    l.rotated = j["rotated"].get<bool>();
+    lines.push_back(std::move(l));
+  }
+  return lines;
+}
+
+// Our own stage wrote the JSON; a throw here would mean a damaged value, so
+// it becomes that item's error rather than an exception across the API.
+Expected<OcrImage> to_image(const pipeline::Values& out) try {
+  const Tensor& size = std::get<Tensor>(out.at("image_size"));
+  OcrImage image;
+  image.height = static_cast<int>(size.data<int64_t>()[0]);
+  image.width = static_cast<int>(size.data<int64_t>()[1]);
+  image.lines = parse_lines(std::get<std::string>(out.at("lines")));
+  return image;
+} catch (const std::exception& e) {
+  return internal_error(std::string("OCR result could not be read back: ") + e.what());
 }
 
 }  // namespace
 
-const char* stage_name(Stage stage) {
-  switch (stage) {
-    case Stage::kImageDecode: return "image decode";
-    case Stage::kDetPreprocess: return "det preprocess";
-    case Stage::kDetModel: return "det model";
-    case Stage::kDbPostprocess: return "DB postprocess";
-    case Stage::kCrop: return "crop";
-    case Stage::kClsPreprocess: return "cls preprocess";
-    case Stage::kClsModel: return "cls model";
-    case Stage::kRecPreprocess: return "rec preprocess";
-    case Stage::kRecModel: return "rec model";
-    case Stage::kCtcDecode: return "CTC decode";
-    case Stage::kCount: break;
-  }
-  return "?";
-}
-
-double StageTimes::total() const { return std::accumulate(seconds.begin(), seconds.end(), 0.0); }
-
-OcrPipeline::OcrPipeline(OcrOptions options, std::unique_ptr<Session> det, std::unique_ptr<Session> cls,
-                         std::unique_ptr<Session> rec, CtcDecoder decoder)
-    : options_(std::move(options)), det_(std::move(det)), cls_(std::move(cls)), rec_(std::move(rec)),
-      decoder_(std::move(decoder)) {}
-
 Expected<std::unique_ptr<OcrPipeline>> OcrPipeline::load(const OcrOptions& options) {
   ECOINFER_ASSIGN_OR_RETURN(auto decoder, CtcDecoder::load(options.models_dir / kKeysFile));
+  OcrModels models;
+  models.decoder = std::make_shared<const CtcDecoder>(std::move(decoder));
+  ECOINFER_ASSIGN_OR_RETURN(models.keys_hash, pipeline::file_hash(options.models_dir / kKeysFile));
   ECOINFER_ASSIGN_OR_RETURN(auto det, load_model(options.models_dir, kDetModelFile, options.threads));
-  std::unique_ptr<Session> cls;
+  models.det = det.session;
+  models.det_hash = det.hash;
   if (options.use_cls) {
-    ECOINFER_ASSIGN_OR_RETURN(cls, load_model(options.models_dir, kClsModelFile, options.threads));
+    ECOINFER_ASSIGN_OR_RETURN(auto cls, load_model(options.models_dir, kClsModelFile, options.threads));
+    models.cls = cls.session;
+    models.cls_hash = cls.hash;
   }
   ECOINFER_ASSIGN_OR_RETURN(auto rec, load_model(options.models_dir, kRecModelFile, options.threads));
-  return std::unique_ptr<OcrPipeline>(
-      new OcrPipeline(options, std::move(det), std::move(cls), std::move(rec), std::move(decoder)));
+  models.rec = rec.session;
+  models.rec_hash = rec.hash;
+  const OcrStageSettings settings{options.db, options.drop_score, options.max_pixels};
+  ECOINFER_ASSIGN_OR_RETURN(auto from_files,
+                            pipeline::Pipeline::create({{"path", ValueType::kText}}, ocr_stages(models, settings, true),
+                                                       {"lines", "image_size"}));
+  ECOINFER_ASSIGN_OR_RETURN(auto from_images,
+                            pipeline::Pipeline::create({{"image", ValueType::kTensor}},
+                                                       ocr_stages(models, settings, false), {"lines", "image_size"}));
+  return std::unique_ptr<OcrPipeline>(new OcrPipeline(options, std::move(from_files), std::move(from_images)));
 }
 
-Expected<std::vector<TextBox>> OcrPipeline::detect(const cv::Mat& image, StageTimes& times) const {
-  DetInput in;
-  {
-    StageTimer t(times, Stage::kDetPreprocess);
-    in = det_preprocess(image);
-  }
-  Tensor map;
-  {
-    StageTimer t(times, Stage::kDetModel);
-    ECOINFER_ASSIGN_OR_RETURN(map, run_model(*det_, in.tensor, "det model"));
-  }
-  StageTimer t(times, Stage::kDbPostprocess);
-  const Shape& s = map.shape();
-  if (map.dtype() != DataType::kFloat32 || s.size() != 4 || s[0] != 1 || s[1] != 1 ||
-      s[2] != in.tensor.dim(2) || s[3] != in.tensor.dim(3))
-    return invalid_model("det model: expected a 1x1xHxW float probability map for input " +
-                         shape_to_string(in.tensor.shape()) + ", got " + shape_to_string(s));
-  const cv::Mat prob(static_cast<int>(s[2]), static_cast<int>(s[3]), CV_32FC1, map.raw_data());
-  return db_postprocess(prob, in.source_height, in.source_width, options_.db);
+pipeline::RunOptions OcrPipeline::run_options(pipeline::StageCache* cache, int workers) const {
+  pipeline::RunOptions o;
+  o.workers = workers > 0 ? workers : options_.workers;
+  o.batch_size = options_.batch_size;
+  o.cache = cache;
+  return o;
 }
 
-Status OcrPipeline::classify(std::vector<cv::Mat>& crops, std::vector<bool>& rotated, StageTimes& times) const {
-  std::vector<size_t> order;
-  {
-    StageTimer t(times, Stage::kClsPreprocess);
-    order = order_by_aspect_ratio(crops);
+OcrBatchResult OcrPipeline::run_files(const std::vector<std::string>& paths, pipeline::StageCache* cache,
+                                      int workers) const {
+  std::vector<pipeline::Values> items;
+  for (const std::string& p : paths) items.push_back({{"path", p}});
+  pipeline::RunOptions o = run_options(cache, workers);
+  o.item_names = paths;
+  pipeline::RunResult r = pipeline::run_pipeline(from_files_, items, o);
+  OcrBatchResult out;
+  for (auto& item : r.items) {
+    if (item) out.images.push_back(to_image(*item));
+    else out.images.push_back(item.status());
   }
-  for (size_t begin = 0; begin < order.size(); begin += kClsBatchSize) {
-    const std::span<const size_t> batch(order.data() + begin, std::min<size_t>(kClsBatchSize, order.size() - begin));
-    Tensor x;
-    {
-      StageTimer t(times, Stage::kClsPreprocess);
-      x = cls_batch_tensor(crops, batch);
-    }
-    Tensor probs;
-    {
-      StageTimer t(times, Stage::kClsModel);
-      ECOINFER_ASSIGN_OR_RETURN(probs, run_model(*cls_, x, "cls model"));
-    }
-    StageTimer t(times, Stage::kClsPreprocess);
-    ECOINFER_ASSIGN_OR_RETURN(auto decisions, cls_decisions(probs));
-    if (decisions.size() != batch.size())
-      return invalid_model("cls model: " + std::to_string(decisions.size()) + " results for " +
-                           std::to_string(batch.size()) + " crops");
-    apply_rotations(crops, batch, decisions);
-    for (size_t i = 0; i < batch.size(); ++i) rotated[batch[i]] = decisions[i].rotate;
-  }
-  return Status::ok();
+  out.profile = std::move(r.profile);
+  out.lineage = std::move(r.lineage);
+  return out;
 }
 
-Expected<std::vector<RecText>> OcrPipeline::recognize(const std::vector<cv::Mat>& crops, StageTimes& times) const {
-  std::vector<RecText> texts(crops.size());
-  std::vector<size_t> order;
-  {
-    StageTimer t(times, Stage::kRecPreprocess);
-    order = order_by_aspect_ratio(crops);
-  }
-  for (size_t begin = 0; begin < order.size(); begin += kRecBatchSize) {
-    const std::span<const size_t> batch(order.data() + begin, std::min<size_t>(kRecBatchSize, order.size() - begin));
-    Tensor x;
-    {
-      StageTimer t(times, Stage::kRecPreprocess);
-      x = resize_normalize_batch(crops, batch, kRecHeight, rec_batch_width(crops, batch));
-    }
-    Tensor probs;
-    {
-      StageTimer t(times, Stage::kRecModel);
-      ECOINFER_ASSIGN_OR_RETURN(probs, run_model(*rec_, x, "rec model"));
-    }
-    StageTimer t(times, Stage::kCtcDecode);
-    const Shape& s = probs.shape();
-    if (probs.dtype() != DataType::kFloat32 || s.size() != 3 || s[0] != static_cast<int64_t>(batch.size()) ||
-        s[2] != static_cast<int64_t>(decoder_.class_count()))
-      return invalid_model("rec model: expected N x T x " + std::to_string(decoder_.class_count()) +
-                           " float probabilities (blank, the keys of " + kKeysFile + ", space), got " +
-                           shape_to_string(s));
-    const int steps = static_cast<int>(s[1]), classes = static_cast<int>(s[2]);
-    for (size_t i = 0; i < batch.size(); ++i)
-      texts[batch[i]] = decoder_.decode(probs.data<float>() + i * steps * classes, steps, classes);
-  }
-  return texts;
-}
-
-Expected<std::vector<OcrLine>> OcrPipeline::run(const cv::Mat& image, StageTimes* times) const {
+Expected<std::vector<OcrLine>> OcrPipeline::run(const cv::Mat& image, pipeline::RunProfile* profile) const {
   if (image.empty() || image.type() != CV_8UC3)
     return invalid_argument("OCR needs an 8-bit, 3-channel BGR image (read_image gives one)");
-  StageTimes local;
-  StageTimes& tt = times ? *times : local;
-  ECOINFER_ASSIGN_OR_RETURN(const std::vector<TextBox> boxes, detect(image, tt));
-  std::vector<cv::Mat> crops;
-  {
-    StageTimer t(tt, Stage::kCrop);
-    for (const TextBox& b : boxes) crops.push_back(crop_text_box(image, b.points));
-  }
-  std::vector<bool> rotated(crops.size(), false);
-  if (cls_) ECOINFER_RETURN_IF_ERROR(classify(crops, rotated, tt));
-  ECOINFER_ASSIGN_OR_RETURN(const std::vector<RecText> texts, recognize(crops, tt));
-  std::vector<OcrLine> lines;
-  for (size_t i = 0; i < boxes.size(); ++i) {
-    if (texts[i].confidence < options_.drop_score) continue;
-    lines.push_back({texts[i].text, texts[i].confidence, boxes[i].points, boxes[i].score, rotated[i]});
-  }
-  return lines;
+  pipeline::RunResult r = pipeline::run_pipeline(from_images_, {{{"image", image_tensor(image)}}}, run_options(nullptr));
+  if (profile) *profile = std::move(r.profile);
+  if (!r.items[0]) return r.items[0].status();
+  ECOINFER_ASSIGN_OR_RETURN(OcrImage result, to_image(*r.items[0]));
+  return std::move(result.lines);
 }
 
 }  // namespace ecoinfer::ocr

@@ -1,19 +1,17 @@
-// The OCR system (PaddleOCR's TextSystem): detect text boxes, cut each one
-// out upright, fix upside-down ones, and read them.
+// The OCR system (PaddleOCR's TextSystem) on ecoinfer's pipeline layer:
+// detect text boxes, cut each one out upright, fix upside-down ones, read
+// them. The stages are listed in ocr_stages.h; the executor runs images in
+// micro-batches on `workers` threads, with the stage cache when given one.
 //
-//   auto ocr = ecoinfer::ocr::OcrPipeline::load({.models_dir = "models", .threads = 2});
+//   auto ocr = ecoinfer::ocr::OcrPipeline::load({.models_dir = "models", .workers = 2});
 //   if (!ocr) { std::cerr << ocr.status().message() << "\n"; return 1; }
-//   auto image = ecoinfer::ocr::read_image("page.png");
-//   auto lines = (*ocr)->run(*image);   // text, confidence, box per line
+//   OcrBatchResult r = (*ocr)->run_files({"a.png", "b.jpg"});
+//   for (auto& image : r.images) if (image) for (auto& line : image->lines) std::cout << line.text;
 //
-// Stages, in order (each timed when a StageTimes is given):
-//   det preprocess -> det model -> DB postprocess -> crop
-//   -> cls preprocess -> cls model -> rec preprocess -> rec model -> CTC decode
 // Models: ch_PP-OCRv4_det_infer.onnx, ch_ppocr_mobile_v2.0_cls_infer.onnx,
 // ch_PP-OCRv4_rec_infer.onnx and ppocr_keys_v1.txt in models_dir.
 #pragma once
 
-#include <array>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -24,6 +22,10 @@
 #include "ecoinfer/session.h"
 #include "ocr/ctc_decode.h"
 #include "ocr/db_postprocess.h"
+#include "ocr/image_io.h"
+#include "pipeline/executor.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stage_cache.h"
 
 namespace ecoinfer::ocr {
 
@@ -34,9 +36,12 @@ inline constexpr const char* kKeysFile = "ppocr_keys_v1.txt";
 
 struct OcrOptions {
   std::filesystem::path models_dir = "models";
-  int threads = 0;           // intra-op threads per model run (0: all cores)
+  int threads = 1;           // intra-op threads per model run (0: all cores)
+  int workers = 1;           // pipeline workers: stage tasks running at once
+  size_t batch_size = 4;     // images per micro-batch
   bool use_cls = true;       // run the 0/180 degree classifier
   float drop_score = 0.5f;   // lines read with lower confidence are dropped
+  int64_t max_pixels = kDefaultMaxPixels;
   DbOptions db;
 };
 
@@ -48,52 +53,39 @@ struct OcrLine {
   bool rotated = false;    // the cls model turned the crop by 180 degrees
 };
 
-enum class Stage {
-  kImageDecode,   // reading and decoding the file (timed by the caller)
-  kDetPreprocess,
-  kDetModel,
-  kDbPostprocess,
-  kCrop,
-  kClsPreprocess,
-  kClsModel,
-  kRecPreprocess,
-  kRecModel,
-  kCtcDecode,
-  kCount,
+struct OcrImage {
+  int width = 0, height = 0;
+  std::vector<OcrLine> lines;  // reading order
 };
-inline constexpr size_t kStageCount = static_cast<size_t>(Stage::kCount);
-const char* stage_name(Stage stage);
 
-// Wall seconds per stage, added up over every run that is given it.
-struct StageTimes {
-  std::array<double, kStageCount> seconds{};
-  double& operator[](Stage s) { return seconds[static_cast<size_t>(s)]; }
-  double operator[](Stage s) const { return seconds[static_cast<size_t>(s)]; }
-  double total() const;
+struct OcrBatchResult {
+  std::vector<Expected<OcrImage>> images;  // per input, in order; a bad file fails alone
+  pipeline::RunProfile profile;
+  nlohmann::json lineage;                  // with a cache (docs/PIPELINES.md)
 };
 
 class OcrPipeline {
  public:
   static Expected<std::unique_ptr<OcrPipeline>> load(const OcrOptions& options);
 
-  // image: 8-bit BGR (read_image's output). Lines in reading order.
-  Expected<std::vector<OcrLine>> run(const cv::Mat& image, StageTimes* times = nullptr) const;
+  // Reads, decodes and reads the text of every file. workers: 0 takes
+  // options().workers (another count compares speed-ups on the same models).
+  OcrBatchResult run_files(const std::vector<std::string>& paths, pipeline::StageCache* cache = nullptr,
+                           int workers = 0) const;
+  // One decoded image (8-bit BGR, read_image's output). Lines in reading order.
+  Expected<std::vector<OcrLine>> run(const cv::Mat& image, pipeline::RunProfile* profile = nullptr) const;
 
   const OcrOptions& options() const { return options_; }
+  const pipeline::Pipeline& file_pipeline() const { return from_files_; }
 
  private:
-  OcrPipeline(OcrOptions options, std::unique_ptr<Session> det, std::unique_ptr<Session> cls,
-              std::unique_ptr<Session> rec, CtcDecoder decoder);
-
-  Expected<std::vector<TextBox>> detect(const cv::Mat& image, StageTimes& times) const;
-  Status classify(std::vector<cv::Mat>& crops, std::vector<bool>& rotated, StageTimes& times) const;
-  Expected<std::vector<RecText>> recognize(const std::vector<cv::Mat>& crops, StageTimes& times) const;
+  OcrPipeline(OcrOptions options, pipeline::Pipeline from_files, pipeline::Pipeline from_images)
+      : options_(std::move(options)), from_files_(std::move(from_files)), from_images_(std::move(from_images)) {}
+  pipeline::RunOptions run_options(pipeline::StageCache* cache, int workers = 0) const;
 
   OcrOptions options_;
-  std::unique_ptr<Session> det_;
-  std::unique_ptr<Session> cls_;
-  std::unique_ptr<Session> rec_;
-  CtcDecoder decoder_;
+  pipeline::Pipeline from_files_;
+  pipeline::Pipeline from_images_;
 };
 
 }  // namespace ecoinfer::ocr
