@@ -199,15 +199,7 @@ Status SessionImpl::execute_node(size_t index, RunContext& ctx, const MemoryPlan
     }
     if (record != nullptr) (*record)[static_cast<size_t>(ov)].bytes = out[o]->nbytes();
   }
-  // While recording, free what no later node reads: the first run of a
-  // shape already peaks lower than keeping everything.
-  if (record != nullptr) {
-    for (ir::ValueId v : node.inputs) {
-      if (v != ir::kNoValue && last_reader_[static_cast<size_t>(v)] == static_cast<int>(index) &&
-          graph_.values[static_cast<size_t>(v)].producer >= 0)
-        ctx.values[static_cast<size_t>(v)] = Tensor();
-    }
-  }
+  // Traced before the inputs below may be freed (their shapes with them).
   if (trace != nullptr) {
     NodeTrace t;
     t.name = node.name;
@@ -216,6 +208,15 @@ Status SessionImpl::execute_node(size_t index, RunContext& ctx, const MemoryPlan
     for (const Tensor* i : in) t.input_shapes.push_back(i ? i->shape() : Shape{});
     for (const Tensor* o : out) t.output_shapes.push_back(o->shape());
     trace->push_back(std::move(t));
+  }
+  // While recording, free what no later node reads: the first run of a
+  // shape already peaks lower than keeping everything.
+  if (record != nullptr) {
+    for (ir::ValueId v : node.inputs) {
+      if (v != ir::kNoValue && last_reader_[static_cast<size_t>(v)] == static_cast<int>(index) &&
+          graph_.values[static_cast<size_t>(v)].producer >= 0)
+        ctx.values[static_cast<size_t>(v)] = Tensor();
+    }
   }
   return Status::ok();
 }

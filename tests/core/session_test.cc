@@ -137,5 +137,26 @@ TEST(Flops, CountsMatrixProductsExactly) {
   EXPECT_EQ(estimate_flops({conv}), 2 * 8 * 8 * 8 * 3 * 3 * 3);
 }
 
+// The first run of a shape frees intermediates as soon as their last reader
+// is done; its trace must still show every input's shape (FLOP estimates
+// and the quantizer's calibration read them).
+TEST(Session, FirstRunTraceHasTheShapesOfFreedIntermediates) {
+  testing::ModelBuilder b(13);
+  b.input("x", onnx::TensorProto::FLOAT, {2, 8});
+  b.node("Relu", {"x"}, {"r"});
+  b.initializer("w", {8, 4}, std::vector<float>(32, 0.5f));
+  b.node("MatMul", {"r", "w"}, {"y"});
+  b.output("y", onnx::TensorProto::FLOAT, {2, 4});
+  auto s = testing::save_and_load(b, "trace_first_run");
+  ASSERT_TRUE(s) << s.status().message();
+  const std::vector<NamedTensor> in = {{"x", testing::random_tensor(DataType::kFloat32, {2, 8}, 1)}};
+  std::vector<NodeTrace> first, second;
+  ASSERT_TRUE((*s)->run(in, &first));
+  ASSERT_TRUE((*s)->run(in, &second));
+  ASSERT_EQ(first.size(), second.size());
+  for (size_t i = 0; i < first.size(); ++i) EXPECT_EQ(first[i].input_shapes, second[i].input_shapes) << first[i].name;
+  EXPECT_EQ(estimate_flops(first), 2 * 2 * 4 * 8 + 2 * 8);
+}
+
 }  // namespace
 }  // namespace ecoinfer

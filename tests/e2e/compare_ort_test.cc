@@ -24,11 +24,9 @@ std::string slurp(const fs::path& p) {
 TEST(CompareOrt, QuickJsonRunHasBothLatenciesRatioAndPeak) {
   const fs::path src = testing::source_dir();
   const fs::path bin = testing::binary_dir();
-  if (!fs::exists(src / "node_modules" / "onnxruntime-node" / "package.json"))
-    GTEST_SKIP() << "onnxruntime-node is not installed (scripts/setup.sh)";
-  if (std::system("node --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "node is not on PATH (scripts/setup.sh)";
-  if (!fs::exists(testing::models_dir() / "ch_ppocr_mobile_v2.0_cls_infer.onnx"))
-    GTEST_SKIP() << "models are missing: run scripts/fetch-models.sh";
+  ASSERT_TRUE(fs::exists(src / "node_modules" / "onnxruntime-node" / "package.json")) << "onnxruntime-node is not installed (scripts/setup.sh)";
+  ASSERT_EQ(std::system("node --version >/dev/null 2>&1"), 0) << "node is not on PATH (scripts/setup.sh)";
+  ASSERT_TRUE(fs::exists(testing::models_dir() / "ch_ppocr_mobile_v2.0_cls_infer.onnx")) << "models are missing: run scripts/fetch-models.sh";
   ASSERT_TRUE(fs::exists(bin / "bench" / "peak_gemm")) << "build the peak_gemm target";
 
   const fs::path dir = testing::temp_dir("compare_ort");

@@ -64,7 +64,7 @@ TEST(FuseLayerNorm, KeepsPatternWithSharedIntermediate) {
 
 TEST(FuseLayerNorm, RecModelHasFive) {
   const auto path = models_dir() / "ch_PP-OCRv4_rec_infer.onnx";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path << " (scripts/fetch-models.sh)";
+  ASSERT_TRUE(std::filesystem::exists(path)) << "no " << path << " (scripts/fetch-models.sh)";
   auto g = onnx_import::load_model(path);
   ASSERT_TRUE(g.has_value());
   auto n = passes::fuse_layernorm_pass(*g);

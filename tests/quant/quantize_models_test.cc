@@ -54,7 +54,7 @@ class QuantizeRealModel : public ::testing::TestWithParam<RealModel> {};
 TEST_P(QuantizeRealModel, FidelityOnHeldOutImagesAndRunsInOrt) {
   const RealModel& m = GetParam();
   const fs::path model = testing::models_dir() / (m.file + ".onnx");
-  if (!fs::exists(model)) GTEST_SKIP() << "models are missing: run scripts/fetch-models.sh";
+  ASSERT_TRUE(fs::exists(model)) << "models are missing: run scripts/fetch-models.sh";
   const fs::path dir = testing::temp_dir("quantize_" + m.file);
   ASSERT_TRUE(testing::write_text_images(dir / "calib", "x", 10, m.height, m.width, m.norm, 1).is_ok());
 
@@ -77,8 +77,7 @@ TEST_P(QuantizeRealModel, FidelityOnHeldOutImagesAndRunsInOrt) {
 
   // ONNX Runtime runs the same file on a held-out image.
   const fs::path src = testing::source_dir();
-  if (!fs::exists(src / "node_modules" / "onnxruntime-node" / "package.json"))
-    GTEST_SKIP() << "onnxruntime-node is not installed (scripts/setup.sh)";
+  ASSERT_TRUE(fs::exists(src / "node_modules" / "onnxruntime-node" / "package.json")) << "onnxruntime-node is not installed (scripts/setup.sh)";
   const fs::path held_out = dir / "calib" / "x" / "009.npy";
   const std::string cmd = "timeout 120 node " + (src / "tests" / "quant" / "ort_run.js").string() + " " + out.string() +
                           " " + (dir / "ort").string() + " x=" + held_out.string() + " 2>" + (dir / "err").string();
@@ -117,7 +116,7 @@ TEST_P(QuantizeRealModel, FidelityOnHeldOutImagesAndRunsInOrt) {
 // held-out inputs suffice, no calibration; ORT runs the MatMulInteger file.
 TEST(QuantizeRealModelDynamic, RecMatMulsRunInOrt) {
   const fs::path model = testing::models_dir() / "ch_PP-OCRv4_rec_infer.onnx";
-  if (!fs::exists(model)) GTEST_SKIP() << "models are missing: run scripts/fetch-models.sh";
+  ASSERT_TRUE(fs::exists(model)) << "models are missing: run scripts/fetch-models.sh";
   const fs::path dir = testing::temp_dir("quantize_rec_dynamic");
   QuantizeOptions o;
   o.mode = QuantMode::kDynamic;
@@ -130,8 +129,7 @@ TEST(QuantizeRealModelDynamic, RecMatMulsRunInOrt) {
   EXPECT_GT(report->quantized_by_op["MatMul"], 5);
   EXPECT_TRUE(report->passed) << report->failure_message();
   const fs::path src = testing::source_dir();
-  if (!fs::exists(src / "node_modules" / "onnxruntime-node" / "package.json"))
-    GTEST_SKIP() << "onnxruntime-node is not installed (scripts/setup.sh)";
+  ASSERT_TRUE(fs::exists(src / "node_modules" / "onnxruntime-node" / "package.json")) << "onnxruntime-node is not installed (scripts/setup.sh)";
   ASSERT_TRUE(write_npy(dir / "x.npy", testing::random_tensor(DataType::kFloat32, {1, 3, 48, 160}, 7)).is_ok());
   const std::string cmd = "timeout 120 node " + (src / "tests" / "quant" / "ort_run.js").string() + " " +
                           (dir / "q.onnx").string() + " " + (dir / "ort").string() + " x=" + (dir / "x.npy").string() +
