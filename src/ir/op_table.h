@@ -30,7 +30,10 @@
   X(Softmax) X(LogSoftmax) X(LayerNormalization) X(BatchNormalization)         \
   X(InstanceNormalization)                                                     \
   /* src/kernels/ref/pool.cc, resize.cc */                                     \
-  X(MaxPool) X(AveragePool) X(GlobalAveragePool) X(GlobalMaxPool) X(Resize)
+  X(MaxPool) X(AveragePool) X(GlobalAveragePool) X(GlobalMaxPool) X(Resize)  \
+  /* src/kernels/ref/quantize.cc, quant_matmul.cc, quant_conv.cc */           \
+  X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear)               \
+  X(MatMulInteger) X(QLinearMatMul) X(ConvInteger) X(QLinearConv)
 
 // Internal ops, in the domain "com.ecoinfer" only (src/passes/ creates them;
 // a user model cannot reach them from the default domain). Same factory
