@@ -3,7 +3,10 @@
 #include <random>
 #include <system_error>
 
+#include <fstream>
+
 #include <fmt/format.h>
+#include <onnx/onnx_pb.h>
 
 #include "zoo/zoo.h"
 
@@ -71,8 +74,27 @@ Expected<std::filesystem::path> model_file(const CatalogEntry& entry, const Comp
   return p;
 }
 
-std::vector<NamedTensor> make_batch(const CatalogEntry& entry, int64_t batch, int64_t seq_len) {
-  std::mt19937 rng(42);
+Expected<int64_t> file_parameter_count(const std::filesystem::path& model) {
+  std::ifstream in(model, std::ios::binary);
+  onnx::ModelProto proto;
+  if (!in || !proto.ParseFromIstream(&in)) return invalid_model(fmt::format("cannot parse {} as ONNX", model.string()));
+  auto count = [](const onnx::TensorProto& t) -> int64_t {
+    if (t.data_type() != onnx::TensorProto::FLOAT) return 0;
+    int64_t n = 1;
+    for (int64_t d : t.dims()) n *= d;
+    return n;
+  };
+  int64_t total = 0;
+  for (const auto& t : proto.graph().initializer()) total += count(t);
+  for (const auto& node : proto.graph().node())
+    if (node.op_type() == "Constant")
+      for (const auto& a : node.attribute())
+        if (a.has_t()) total += count(a.t());
+  return total;
+}
+
+std::vector<NamedTensor> make_batch(const CatalogEntry& entry, int64_t batch, int64_t seq_len, uint32_t seed) {
+  std::mt19937 rng(seed);
   if (entry.is_transformer) {
     std::uniform_int_distribution<int64_t> token(1000, 30000);
     std::vector<int64_t> ids(static_cast<size_t>(batch * seq_len));

@@ -26,8 +26,13 @@ Expected<CatalogEntry> find_entry(const std::string& name);
 // a temporary name and renamed, so an interrupted build is not reused).
 Expected<std::filesystem::path> model_file(const CatalogEntry& entry, const CompareOptions& options);
 
+// Elements in the file's float initializers and Constant tensors: the
+// parameters as published (the session's own count is after graph
+// optimizations, e.g. position embeddings folded to the sequence length).
+Expected<int64_t> file_parameter_count(const std::filesystem::path& model);
+
 // Deterministic inputs for `batch` items: images uniform in [-1, 1), token
 // ids spread over the vocabulary with a full attention mask.
-std::vector<NamedTensor> make_batch(const CatalogEntry& entry, int64_t batch, int64_t seq_len);
+std::vector<NamedTensor> make_batch(const CatalogEntry& entry, int64_t batch, int64_t seq_len, uint32_t seed = 42);
 
 }  // namespace ecoinfer::compare

@@ -14,15 +14,16 @@ namespace ecoinfer::compare {
 
 // How long to measure: time-boxed loops with floors and caps on runs.
 struct MeasureBudget {
-  double latency_seconds = 4;
+  double latency_seconds = 3;
   int min_iterations = 5;
   int max_iterations = 300;
-  double throughput_seconds = 3;
+  double throughput_seconds = 2;
   std::vector<int64_t> batches = {8, 32};
 };
 MeasureBudget budget_for(bool quick);
 
-// The fp32 output of batch 1 on make_batch's inputs, for fidelity checks.
+// The fp32 output of the first throughput batch (8 items) on make_batch's
+// inputs, for fidelity checks.
 struct Reference {
   Tensor output;
 };

@@ -56,6 +56,7 @@ std::vector<Figure> figures(const CompareReport& r) {
   std::string carbon = fmt::format("mg CO2e per inference ({}, {:g} g/kWh)", r.carbon.name, r.carbon.g_per_kwh);
   std::string relative = fmt::format("Relative energy ({} = 1.0)", r.baseline.empty() ? "no baseline" : r.baseline);
   return {
+      {"File size (MB)", [](auto& m) { return fmt::format("{:.1f}", static_cast<double>(m.file_bytes) / 1e6); }},
       {"GFLOPs per inference", [](auto& m) { return fmt::format("{:.2f}", static_cast<double>(m.flops) / 1e9); }},
       {"Latency p50, batch 1 (ms)", [](auto& m) { return fmt::format("{:.2f}", m.p50_ms); }},
       {"Latency p99, batch 1 (ms)", [](auto& m) { return fmt::format("{:.2f}", m.p99_ms); }},
@@ -98,9 +99,6 @@ std::string markdown_table(const CompareReport& r) {
   out += row_text(model_row(r, models, "Weights", [](auto& m) { return m.weights; }));
   out += row_text(model_row(r, models, "Parameters (M)", [](auto& m) {
     return m.available ? fmt::format("{:.1f}", static_cast<double>(m.parameters) / 1e6) : std::string("n/a");
-  }));
-  out += row_text(model_row(r, models, "File size (MB)", [](auto& m) {
-    return m.file_bytes > 0 ? fmt::format("{:.1f}", static_cast<double>(m.file_bytes) / 1e6) : std::string("n/a");
   }));
   for (const auto& precision : precision_order(r)) {
     bool any = false;

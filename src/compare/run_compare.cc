@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "compare/catalog.h"
+#include "compare/int8_model.h"
 #include "compare/measure.h"
 #include "compare/recommend.h"
 
@@ -13,13 +14,13 @@ namespace ecoinfer::compare {
 namespace {
 
 // Why a precision cannot be measured in this build, or "" when it can.
-// bf16 needs SessionOptions::precision (issue: reduced-precision runtime) and
-// int8 the QDQ quantizer (src/quant); neither is in this build yet.
+// bf16 needs SessionOptions::precision (the reduced-precision runtime), which
+// this build does not have yet.
 std::string precision_unavailable_reason(const std::string& precision) {
   if (precision == "fp32") return "";
   if (precision == "bf16")
     return "n/a (not built): this build has no SessionOptions::precision to run bf16 (the reduced-precision runtime is not merged)";
-  return "n/a (not built): this build has no quantizer (src/quant) to write an int8 QDQ model";
+  return int8_unavailable_reason();
 }
 
 std::string utc_now() {
@@ -57,9 +58,21 @@ void measure_one(const CatalogEntry& entry, const CompareOptions& o, const Measu
     m.reason = why;
     return;
   }
+  if (auto n = file_parameter_count(*file)) m.parameters = *n;  // the fp32 file's, for every precision
+  std::filesystem::path run_file = *file;
+  if (m.precision == "int8") {
+    auto int8 = int8_model_file(entry, *file, o);
+    if (!int8) {
+      m.reason = "n/a: " + int8.status().message();
+      return;
+    }
+    run_file = *int8;
+    m.file = run_file.string();
+    m.file_bytes = static_cast<int64_t>(std::filesystem::file_size(run_file));
+  }
   MemoryWatch memory;
   {
-    auto session = Session::load(*file, {.threads = o.threads});
+    auto session = Session::load(run_file, {.threads = o.threads});
     if (!session) {
       m.reason = "n/a: " + session.status().message();
       return;

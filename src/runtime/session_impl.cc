@@ -192,6 +192,11 @@ Status SessionImpl::execute_node(size_t index, RunContext& ctx, const MemoryPlan
     }
     if (record != nullptr) (*record)[static_cast<size_t>(ov)].bytes = out[o]->nbytes();
   }
+  // Input shapes for the trace, taken before the first run of a shape frees
+  // dead inputs below: read after, they were empty and FLOPs came out short.
+  std::vector<Shape> input_shapes;
+  if (trace != nullptr)
+    for (const Tensor* i : in) input_shapes.push_back(i ? i->shape() : Shape{});
   // While recording, free what no later node reads: the first run of a
   // shape already peaks lower than keeping everything.
   if (record != nullptr) {
@@ -206,7 +211,7 @@ Status SessionImpl::execute_node(size_t index, RunContext& ctx, const MemoryPlan
     t.name = node.name;
     t.op_type = node.op_type;
     t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    for (const Tensor* i : in) t.input_shapes.push_back(i ? i->shape() : Shape{});
+    t.input_shapes = std::move(input_shapes);
     for (const Tensor* o : out) t.output_shapes.push_back(o->shape());
     trace->push_back(std::move(t));
   }

@@ -39,14 +39,15 @@ void expect_number(const json& j, const std::string& key) {
 TEST(CompareCli, QuickRunWritesTableJsonAndHtml) {
   const fs::path dir = testing::temp_dir("compare_quick");
   ASSERT_TRUE(fs::exists(testing::models_dir() / "ch_ppocr_mobile_v2.0_cls_infer.onnx")) << "run scripts/fetch-models.sh";
-  const std::string args = "compare --quick --models mobilenetv3-large,ppocr-cls --precisions fp32,int8 --threads 2 "
+  const std::string args = "compare --quick --models mobilenetv3-large,ppocr-cls --precisions fp32,bf16,int8 --threads 2 "
                            "--region FR --out " + (dir / "out").string() + " --cache " + (dir / "cache").string() +
                            " --models-dir " + testing::models_dir().string();
   ASSERT_EQ(run(args, dir / "stdout"), 0) << slurp(dir / "stdout");
   const std::string table = slurp(dir / "stdout");
   EXPECT_NE(table.find("| Figure | MobileNetV3-Large | PP-OCR cls (MobileNetV3) |"), std::string::npos) << table;
   EXPECT_NE(table.find("**fp32** Latency p50, batch 1 (ms)"), std::string::npos) << table;
-  EXPECT_NE(table.find("| **int8** | n/a (not built) | n/a (not built) |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| **bf16** | n/a (not built) | n/a (not built) |"), std::string::npos) << table;
+  EXPECT_NE(table.find("**int8** Fidelity vs fp32 (cosine / top-1)"), std::string::npos) << table;
   // Either the pick or the fastest, depending on this machine's latency.
   EXPECT_NE(table.find("- image classification: "), std::string::npos) << table;
   EXPECT_NE(table.find("MobileNetV3-Large fp32 (p99 "), std::string::npos) << table;
@@ -60,12 +61,12 @@ TEST(CompareCli, QuickRunWritesTableJsonAndHtml) {
   expect_number(r["carbon"], "g_per_kwh");
   EXPECT_TRUE(r["host"]["cpu_model"].is_string());
   ASSERT_TRUE(r["recommendations"].is_array());
-  ASSERT_EQ(r["results"].size(), 4u);  // 2 models x 2 precisions
+  ASSERT_EQ(r["results"].size(), 6u);  // 2 models x 3 precisions
   int measured = 0;
   for (const json& m : r["results"]) {
     for (const char* key : {"model", "display_name", "family", "precision", "reason", "weights"})
       EXPECT_TRUE(m[key].is_string()) << key;
-    if (m["precision"] == "int8") {
+    if (m["precision"] == "bf16") {
       EXPECT_FALSE(m["available"].get<bool>());
       EXPECT_EQ(m["reason"].get<std::string>().rfind("n/a (not built)", 0), 0u) << m["reason"];
       EXPECT_FALSE(m.contains("latency_ms")) << "no figures for what was not measured";
@@ -86,9 +87,20 @@ TEST(CompareCli, QuickRunWritesTableJsonAndHtml) {
     ASSERT_EQ(m["throughput"].size(), 1u);  // --quick: batch 8 only
     EXPECT_EQ(m["throughput"][0]["batch"], 8);
     EXPECT_GT(m["throughput"][0]["items_per_second"].get<double>(), 0);
-    EXPECT_TRUE(m["fidelity"].is_null());  // fp32 is the reference
+    if (m["precision"] == "fp32") {
+      EXPECT_TRUE(m["fidelity"].is_null());  // fp32 is the reference
+    } else {
+      // The quantized model's output against fp32's on the same input.
+      const double cosine = m["fidelity"]["cosine"].get<double>();
+      const double top1 = m["fidelity"]["top1_agreement"].get<double>();
+      EXPECT_GT(cosine, 0.5);
+      EXPECT_LE(cosine, 1.0 + 1e-9);
+      EXPECT_GE(top1, 0.0);
+      EXPECT_LE(top1, 1.0);
+      EXPECT_NE(m["file"].get<std::string>().find(".int8.onnx"), std::string::npos);
+    }
   }
-  EXPECT_EQ(measured, 2);
+  EXPECT_EQ(measured, 4);
   // MobileNetV3 is the first fp32 result: the baseline when BERT is absent.
   EXPECT_EQ(r["baseline"], "MobileNetV3-Large fp32");
   EXPECT_DOUBLE_EQ(r["results"][0]["relative_energy"].get<double>(), 1.0);
