@@ -23,12 +23,22 @@
 
 namespace ecoinfer {
 
+// Compute precision of the matrix ops (Conv, ConvTranspose, MatMul, Gemm)
+// in a float32 model. kBf16 runs them with bfloat16 inputs and weights and
+// float32 accumulation and outputs (AMX-BF16 or AVX512-BF16 through oneDNN);
+// every other op stays float32. An int8 model's precision comes from the
+// model file (its QuantizeLinear/DequantizeLinear nodes), not from here.
+enum class Precision { kFp32, kBf16 };
+// "fp32", "bf16".
+const char* precision_name(Precision p);
+
 struct SessionOptions {
   // Intra-op threads for oneDNN and the project's own kernels (one OpenMP
   // pool). 0 means all cores.
   int threads = 0;
   // Graph optimizations (issue-level work); false runs the graph as written.
   bool optimize = true;
+  Precision precision = Precision::kFp32;
 };
 
 // A dimension is a number, or a symbol ("batch") / unknown (-1) when dynamic.
@@ -107,6 +117,17 @@ int64_t peak_rss_bytes();
 
 // The CPU ISA oneDNN dispatches to on this machine, e.g. "avx512_core_amx".
 std::string onednn_cpu_isa();
+// The oneDNN implementations this process has created primitives with, per
+// primitive kind ("convolution", "matmul", "reorder"...), e.g.
+// {"convolution", "brg:avx512_core_vnni", 12}: a slow fallback ("ref",
+// "gemm:jit") shows here.
+struct PrimitiveImplementation {
+  std::string kind;
+  std::string implementation;
+  int count = 0;  // primitives created with it
+};
+std::vector<PrimitiveImplementation> onednn_implementations_used();
+
 // The number of OpenMP threads a session with `threads` will use.
 int resolve_thread_count(int threads);
 

@@ -31,6 +31,19 @@ namespace ecoinfer::passes {
 
 inline constexpr const char* kPostOpsAttribute = "_ecoinfer.post_ops";
 inline constexpr const char* kInternalDomain = "com.ecoinfer";
+// INT 1 on a Conv/ConvTranspose/MatMul/Gemm: compute in bfloat16 (set by
+// mark_bf16_compute for SessionOptions::precision == kBf16).
+inline constexpr const char* kComputeBf16Attribute = "_ecoinfer.bf16";
+// Set by fuse_qdq on a Conv whose input, weights (and bias) came through
+// DequantizeLinear: the Conv then reads X as uint8/int8, W as constant
+// int8 and B as int32, and computes
+//   y = input_scale * weight_scale[m] * (sum (x - input_zero) * w + B)
+// followed by its post-ops, in float32. kQuantOutput adds the trailing
+// QuantizeLinear: out = saturate(round(y / scale) + zero), typed uint8 or
+// int8 (the ONNX type number in the third value).
+inline constexpr const char* kQuantInputAttribute = "_ecoinfer.quant_input";                  // FLOATS {scale, zero}
+inline constexpr const char* kQuantWeightScalesAttribute = "_ecoinfer.quant_weight_scales";  // FLOATS, 1 or M
+inline constexpr const char* kQuantOutputAttribute = "_ecoinfer.quant_output";                // FLOATS {scale, zero, type}
 
 struct Pass {
   const char* name;

@@ -10,6 +10,8 @@ namespace ecoinfer::passes {
 const std::vector<Pass>& optimization_pipeline() {
   static const std::vector<Pass> pipeline = {
       {"remove_identity", &remove_identity_pass},
+      // Before constant_folding, which would dequantize QDQ weights to float32.
+      {"fuse_qdq_inputs", &fuse_qdq_inputs_pass},
       {"constant_folding", &constant_folding_pass},
       {"fold_batchnorm", &fold_batchnorm_pass},
       {"fold_scale_shift", &fold_scale_shift_pass},
@@ -18,6 +20,8 @@ const std::vector<Pass>& optimization_pipeline() {
       {"fuse_conv_activation", &fuse_conv_activation_pass},
       {"fuse_conv_residual", &fuse_conv_residual_pass},
       {"fuse_elementwise", &fuse_elementwise_pass},
+      // After the post-op fusions: the QuantizeLinear ends the fused chain.
+      {"fuse_qdq_outputs", &fuse_qdq_outputs_pass},
       {"remove_dead_nodes", &remove_dead_nodes_pass},
       // Last: it marks tensors by who reads them, which no pass may change after.
       {"channels_last_convs", &channels_last_convs_pass},

@@ -12,6 +12,7 @@
 
 #include "onnx/model_loader.h"
 #include "passes/pass.h"
+#include "passes/passes.h"
 #include "runtime/input_check.h"
 
 namespace ecoinfer {
@@ -27,6 +28,8 @@ std::string ValueDescription::shape_string() const {
   return s;
 }
 
+const char* precision_name(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
+
 int resolve_thread_count(int threads) { return threads > 0 ? threads : omp_get_num_procs(); }
 
 Expected<std::unique_ptr<Session>> Session::load(const std::filesystem::path& model, const SessionOptions& options) {
@@ -35,6 +38,10 @@ Expected<std::unique_ptr<Session>> Session::load(const std::filesystem::path& mo
   if (options.optimize) {
     auto report = passes::optimize(graph);
     if (!report) return report.status().with_context(model.string());
+  }
+  if (options.precision == Precision::kBf16) {
+    auto marked = passes::mark_bf16_compute(graph);
+    if (!marked) return marked.status().with_context(model.string());
   }
   auto session = runtime::SessionImpl::create(std::move(graph), options);
   if (!session) return session.status().with_context(model.string());

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "profile.h"
 #include "energy_options.h"
+#include "precision_options.h"
 
 namespace ecoinfer::cli {
 namespace {
@@ -26,6 +27,7 @@ struct BenchOptions {
   bool json = false;
   bool profile = false;
   bool no_optimize = false;
+  Precision precision = Precision::kFp32;
   EnergyFlags energy;
 };
 
@@ -60,7 +62,7 @@ int run_bench(const BenchOptions& o) {
   auto given = parse_shape_flags(o.shapes);
   if (!given) return fail(given.status().message());
   const auto load_start = std::chrono::steady_clock::now();
-  auto session = Session::load(o.model, {.threads = o.threads, .optimize = !o.no_optimize});
+  auto session = Session::load(o.model, {.threads = o.threads, .optimize = !o.no_optimize, .precision = o.precision});
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   if (!session) return fail(session.status().message());
   const Session& s = **session;
@@ -117,14 +119,15 @@ int run_bench(const BenchOptions& o) {
         {"latency_ms", {{"p50", st.p50 * 1e3}, {"p90", st.p90 * 1e3}, {"p99", st.p99 * 1e3}, {"mean", st.mean * 1e3}, {"min", st.min * 1e3}}},
         {"throughput_runs_per_s", 1.0 / st.mean}, {"throughput_items_per_s", static_cast<double>(batch) / st.mean},
         {"flops_per_run", flops}, {"gflops_per_s", static_cast<double>(flops) / st.p50 / 1e9},
-        {"peak_rss_bytes", rss}, {"onednn_isa", isa}};
+        {"peak_rss_bytes", rss}, {"onednn_isa", isa}, {"precision", describe_precision(s)},
+        {"onednn_implementations", implementations_json()}};
     energy_json(*energy, energy_run, j);
     if (profile) j["profile"] = profile_json(*profile, 15);
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
   fmt::print("model       {}  ({})\n", o.model, shape_text);
-  fmt::print("threads     {}   oneDNN ISA {}\n", threads, isa);
+  fmt::print("threads     {}   oneDNN ISA {}   precision {}\n", threads, isa, describe_precision(s));
   fmt::print("load        {}\n", format_seconds(load_seconds));
   fmt::print("latency     p50 {}  p90 {}  p99 {}  mean {}  ({} runs after {} warm-up)\n", format_seconds(st.p50),
              format_seconds(st.p90), format_seconds(st.p99), format_seconds(st.mean), o.iters, o.warmup);
@@ -132,6 +135,7 @@ int run_bench(const BenchOptions& o) {
   fmt::print("compute     {:.3f} GFLOP per run, {:.1f} GFLOP/s at p50\n", static_cast<double>(flops) / 1e9,
              static_cast<double>(flops) / st.p50 / 1e9);
   fmt::print("peak RSS    {}\n", format_bytes(rss));
+  print_implementations();
   print_energy(*energy, energy_run);
   if (profile) print_profile(*profile, 15);
   return 0;
@@ -144,7 +148,8 @@ void add_bench_command(CLI::App& app, CommandList& commands) {
   CLI::App* sub = app.add_subcommand(
       "bench", "Measure latency (p50/p90/p99/mean), throughput, load time, peak memory, and energy and carbon\n"
                "per inference (with the method: measured or estimated) on generated inputs.\n"
-               "  ecoinfer bench model.onnx --shape x=1x3x48x320 --threads 1 --iters 100");
+               "  ecoinfer bench model.onnx --shape x=1x3x48x320 --threads 1 --iters 100\n"
+               "  ecoinfer bench model.onnx --shape x=1x3x48x320 --precision bf16   (bf16 Conv/MatMul)");
   sub->add_option("model", o->model, "the .onnx file")->required();
   sub->add_option("--shape", o->shapes, "NAME=DIMS for each input with dynamic dimensions, e.g. x=1x3x48x320");
   sub->add_option("--threads", o->threads, "intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
@@ -153,6 +158,7 @@ void add_bench_command(CLI::App& app, CommandList& commands) {
   sub->add_flag("--json", o->json, "print one JSON object");
   sub->add_flag("--profile", o->profile, "also print time per op type and per node (top 15, share of total)");
   sub->add_flag("--no-optimize", o->no_optimize, "run the graph as written, without graph optimizations");
+  add_precision_option(sub, o->precision);
   add_energy_flags(sub, o->energy);
   commands.emplace_back(sub, [o] { return run_bench(*o); });
 }

@@ -6,6 +6,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "precision_options.h"
 
 namespace ecoinfer::cli {
 namespace {
@@ -16,6 +17,7 @@ struct InfoOptions {
   bool json = false;
   bool no_optimize = false;
   bool ops = false;
+  Precision precision = Precision::kFp32;
 };
 
 nlohmann::json describe_json(const ValueDescription& v) {
@@ -56,7 +58,7 @@ int run_info(const InfoOptions& o) {
   if (o.model.empty()) return fail("give a MODEL.onnx (or --ops for the supported operators)");
   auto given = parse_shape_flags(o.shapes);
   if (!given) return fail(given.status().message());
-  auto session = Session::load(o.model, {.threads = 0, .optimize = !o.no_optimize});
+  auto session = Session::load(o.model, {.threads = 0, .optimize = !o.no_optimize, .precision = o.precision});
   if (!session) return fail(session.status().message());
   const Session& s = **session;
   std::string flops_note;
@@ -76,6 +78,10 @@ int run_info(const InfoOptions& o) {
     j["parameters"] = m.parameter_count;
     j["flops"] = *flops >= 0 ? nlohmann::json(*flops) : nlohmann::json(nullptr);
     j["flops_for"] = flops_note;
+    j["precision"] = describe_precision(s);
+    j["onednn_isa"] = onednn_cpu_isa();
+    // Primitives exist only once the model ran, i.e. when its shapes are known.
+    j["onednn_implementations"] = implementations_json();
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
@@ -88,6 +94,8 @@ int run_info(const InfoOptions& o) {
   fmt::print("parameters {} ({:.2f} M)\n", m.parameter_count, static_cast<double>(m.parameter_count) / 1e6);
   if (*flops >= 0) fmt::print("FLOPs      {:.3f} GFLOP per run for {} (multiply-add = 2)\n", static_cast<double>(*flops) / 1e9, flops_note);
   else fmt::print("FLOPs      unknown: {}\n", flops_note);
+  fmt::print("precision  {}   oneDNN ISA {}\n", describe_precision(s), onednn_cpu_isa());
+  if (*flops >= 0) print_implementations();
   fmt::print("nodes      {}\n", m.node_count);
   for (const auto& [op, n] : m.op_histogram) fmt::print("  {:<24} {}\n", op, n);
   return 0;
@@ -109,6 +117,7 @@ void add_info_command(CLI::App& app, CommandList& commands) {
   sub->add_flag("--json", o->json, "print one JSON object");
   sub->add_flag("--no-optimize", o->no_optimize, "run the graph as written, without graph optimizations (for debugging)");
   sub->add_flag("--ops", o->ops, "list the operators ecoinfer supports");
+  add_precision_option(sub, o->precision);
   commands.emplace_back(sub, [o] { return run_info(*o); });
 }
 

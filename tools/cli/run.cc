@@ -7,6 +7,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "energy_options.h"
+#include "precision_options.h"
 
 namespace ecoinfer::cli {
 namespace {
@@ -18,6 +19,7 @@ struct RunOptions {
   int threads = 0;
   bool json = false;
   bool no_optimize = false;
+  Precision precision = Precision::kFp32;
   EnergyFlags energy;
 };
 
@@ -37,7 +39,7 @@ Expected<std::vector<NamedTensor>> read_input_flags(const std::vector<std::strin
 int run_run(const RunOptions& o) {
   auto inputs = read_input_flags(o.inputs);
   if (!inputs) return fail(inputs.status().message());
-  auto session = Session::load(o.model, {.threads = o.threads, .optimize = !o.no_optimize});
+  auto session = Session::load(o.model, {.threads = o.threads, .optimize = !o.no_optimize, .precision = o.precision});
   if (!session) return fail(session.status().message());
   auto energy = prepare_energy(o.energy, resolve_thread_count(o.threads));
   if (!energy) return fail(energy.status().message());
@@ -63,6 +65,7 @@ int run_run(const RunOptions& o) {
   }
   if (Status w = write_emissions_row(*energy, energy_run); !w.is_ok()) return fail(w.message());
   if (o.json) {
+    j["precision"] = describe_precision(**session);
     energy_json(*energy, energy_run, j);
     fmt::print("{}\n", j.dump(2));
   } else {
@@ -83,6 +86,7 @@ void add_run_command(CLI::App& app, CommandList& commands) {
   sub->add_option("--threads", o->threads, "intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", o->json, "print one JSON object");
   sub->add_flag("--no-optimize", o->no_optimize, "run the graph as written, without graph optimizations (for debugging)");
+  add_precision_option(sub, o->precision);
   add_energy_flags(sub, o->energy);
   commands.emplace_back(sub, [o] { return run_run(*o); });
 }

@@ -24,6 +24,15 @@
 // A ConvTranspose whose kernel equals its stride runs as a matmul plus an
 // interleave (pixel_deconv.h); other ConvTransposes use oneDNN's plain
 // deconvolution.
+//
+// Precision: "_ecoinfer.bf16" (SessionOptions::precision) runs the
+// primitive on bf16 source and weights (converted by the staging reorder
+// and at packing) with an f32 output. A Conv quantized by passes/fuse_qdq
+// (the kQuant* attributes of passes/pass.h) runs as one int8 primitive: u8
+// or s8 source with its zero point, packed s8 weights, s32 bias, per-channel
+// output scales, the fused post-ops in f32, and, when the trailing
+// QuantizeLinear was fused too, a linear map to the output scale and zero
+// point with a u8/s8 destination, so activations stay int8 between convs.
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -34,10 +43,12 @@
 #include <fmt/format.h>
 
 #include "kernels/cpu/fused_post_ops.h"
+#include "kernels/cpu/implementation_log.h"
 #include "kernels/cpu/onednn_context.h"
 #include "kernels/cpu/pixel_deconv.h"
 #include "kernels/cpu/primitive_cache.h"
 #include "kernels/kernel.h"
+#include "passes/pass.h"
 
 namespace ecoinfer::kernels {
 namespace {
@@ -104,19 +115,44 @@ struct ConvLayouts {
   std::vector<bool> binary_channels_last;  // per binary post-op operand
 };
 
+// The int8 form of a Conv (passes/pass.h kQuant* attributes).
+struct QuantConv {
+  bool enabled = false;
+  float input_scale = 1;
+  int32_t input_zero = 0;
+  std::vector<float> weight_scales;  // 1 or one per output channel
+  DataType output = DataType::kFloat32;  // uint8/int8 when requantized
+  float output_scale = 1;
+  int32_t output_zero = 0;
+};
+
 // The shapes one primitive is built for: the whole batch, or one image.
 struct PlanShapes {
   Shape x, out;
   std::vector<Dims> operands;  // right-aligned to out's rank
+  memory::data_type src_type = memory::data_type::f32;
 };
+
+memory::data_type onednn_type(DataType t) {
+  switch (t) {
+    case DataType::kUInt8: return memory::data_type::u8;
+    case DataType::kInt8: return memory::data_type::s8;
+    case DataType::kInt32: return memory::data_type::s32;
+    default: return memory::data_type::f32;
+  }
+}
 
 class ConvKernel final : public Kernel {
  public:
   ConvKernel(const KernelInfo& info, ConvAttrs attrs, bool transposed, onednn::FusedPostOps post_ops,
-             ConvLayouts layouts)
+             ConvLayouts layouts, QuantConv quant)
       : who_(info.node().describe()), attrs_(std::move(attrs)), transposed_(transposed), has_bias_(info.has_input(2)),
-        post_ops_(std::move(post_ops)), layouts_(std::move(layouts)) {
-    if (const Tensor* w = info.constant_input(1); w && w->dtype() == DataType::kFloat32) const_weights_ = *w;
+        post_ops_(std::move(post_ops)), layouts_(std::move(layouts)), quant_(std::move(quant)) {
+    const DataType weight_type = quant_.enabled ? DataType::kInt8 : DataType::kFloat32;
+    if (const Tensor* w = info.constant_input(1); w && w->dtype() == weight_type) const_weights_ = *w;
+    // bf16 needs the weights packed once as bf16, so only for constant weights.
+    bf16_ = info.attr_int(passes::kComputeBf16Attribute, 0) == 1 && const_weights_.defined();
+    input_zero_arg_ = quant_.input_zero;
   }
 
   Status compute(KernelContext& ctx) const override {
@@ -124,11 +160,7 @@ class ConvKernel final : public Kernel {
     const Tensor* w = ctx.input(1);
     const Tensor* b = has_bias_ ? ctx.input(2) : nullptr;
     if (x == nullptr || w == nullptr) return invalid_argument(who_ + ": needs inputs X and W");
-    if (x->dtype() != DataType::kFloat32 || w->dtype() != DataType::kFloat32 ||
-        (b != nullptr && b->dtype() != DataType::kFloat32)) {
-      return unimplemented(fmt::format("{}: only float32 is supported (X is {}, W is {})", who_,
-                                       dtype_name(x->dtype()), dtype_name(w->dtype())));
-    }
+    ECOINFER_RETURN_IF_ERROR(check_types(*x, *w, b));
     std::vector<const Tensor*> operands;
     std::vector<const Shape*> key_shapes = {&x->shape(), &w->shape()};
     for (int i : post_ops_.binary_inputs()) {
@@ -149,7 +181,9 @@ class ConvKernel final : public Kernel {
   }
 
  private:
+  Status check_types(const Tensor& x, const Tensor& w, const Tensor* b) const;
   Status validate(const Tensor& x, const Tensor& w, const Tensor* b) const;
+  void set_quant_attributes(dnnl::primitive_attr& attr, int64_t out_channels) const;
   Expected<Geometry> geometry(const Tensor& x, const Tensor& w) const;
   Expected<std::shared_ptr<const ConvPlan>> make_plan(const Tensor& x, const Tensor& w,
                                                       const std::vector<const Tensor*>& operands) const;
@@ -171,9 +205,28 @@ class ConvKernel final : public Kernel {
   onednn::FusedPostOps post_ops_;
   ConvLayouts layouts_;
   Tensor const_weights_;
+  bool bf16_ = false;  // bf16 source and weights, f32 accumulation and output
+  QuantConv quant_;
+  mutable int32_t input_zero_arg_ = 0;  // the runtime zero-point argument's memory (never written)
   onednn::ShapeCache<ConvPlan> cache_;
   mutable onednn::PackedWeights packed_;  // touched only inside cache_.get's make()
 };
+
+Status ConvKernel::check_types(const Tensor& x, const Tensor& w, const Tensor* b) const {
+  if (quant_.enabled) {
+    const bool ok = (x.dtype() == DataType::kUInt8 || x.dtype() == DataType::kInt8) && const_weights_.defined() &&
+                    (b == nullptr || b->dtype() == DataType::kInt32);
+    if (ok) return Status::ok();
+    return unimplemented(fmt::format("{}: an int8 Conv needs uint8/int8 X, constant int8 W and int32 B (X is {}, W is {})",
+                                     who_, dtype_name(x.dtype()), dtype_name(w.dtype())));
+  }
+  if (x.dtype() != DataType::kFloat32 || w.dtype() != DataType::kFloat32 ||
+      (b != nullptr && b->dtype() != DataType::kFloat32)) {
+    return unimplemented(fmt::format("{}: only float32 is supported (X is {}, W is {})", who_,
+                                     dtype_name(x.dtype()), dtype_name(w.dtype())));
+  }
+  return Status::ok();
+}
 
 Status ConvKernel::validate(const Tensor& x, const Tensor& w, const Tensor* b) const {
   const size_t rank = x.rank();
@@ -267,6 +320,7 @@ Expected<Geometry> ConvKernel::geometry(const Tensor& x, const Tensor& w) const 
 // Conv {O, I, k...} or {G, O/G, I/G, k...}; ConvTranspose is stored
 // {I, O/G, k...}, so its descriptor uses strides to read it in place.
 memory::desc ConvKernel::plain_weights_desc(const Shape& w) const {
+  const auto type = quant_.enabled ? memory::data_type::s8 : memory::data_type::f32;
   const int64_t g = attrs_.group;
   Dims spatial(w.begin() + 2, w.end());
   int64_t k = 1;
@@ -277,7 +331,7 @@ memory::desc ConvKernel::plain_weights_desc(const Shape& w) const {
     if (g > 1) dims = {g, w[0] / g, w[1]};
     else dims = {w[0], w[1]};
     dims.insert(dims.end(), spatial.begin(), spatial.end());
-    return onednn::plain_f32(dims);
+    return memory::desc(dims, type, onednn::dense_strides(dims));
   }
   const int64_t in_per_group = w[0] / g, out_per_group = w[1];
   if (g > 1) {
@@ -313,19 +367,29 @@ void stage(Staged& s, const memory::desc& tensor, const memory::desc& primitive,
 // The tensor's descriptor: channels-last or plain; when the two coincide
 // (every spatial dim is 1) and the primitive takes one of them, the
 // primitive's, so nothing moves.
-memory::desc tensor_desc(const Dims& dims, bool channels_last, const memory::desc& primitive) {
-  if (onednn::layouts_coincide(dims) &&
-      (primitive == onednn::plain_f32(dims) || primitive == onednn::channels_last_f32(dims))) {
+memory::desc layout_desc(const Dims& dims, Layout layout, memory::data_type type = memory::data_type::f32);
+
+// `type`: the tensor's element type (the primitive may take another one:
+// bf16 source, then the staging reorder converts).
+memory::desc tensor_desc(const Dims& dims, bool channels_last, const memory::desc& primitive,
+                         memory::data_type type = memory::data_type::f32) {
+  if (onednn::layouts_coincide(dims) && (primitive == layout_desc(dims, Layout::kPlain, type) ||
+                                         primitive == layout_desc(dims, Layout::kChannelsLast, type))) {
     return primitive;
   }
-  return onednn::f32_desc(dims, channels_last);
+  return layout_desc(dims, channels_last ? Layout::kChannelsLast : Layout::kPlain, type);
 }
 
-memory::desc layout_desc(const Dims& dims, Layout layout) {
-  if (layout != Layout::kBlocked16) return onednn::f32_desc(dims, layout == Layout::kChannelsLast);
+memory::desc layout_desc(const Dims& dims, Layout layout, memory::data_type type) {
   using tag = memory::format_tag;
-  const tag t = dims.size() == 3 ? tag::nCw16c : dims.size() == 4 ? tag::nChw16c : tag::nCdhw16c;
-  return memory::desc(dims, memory::data_type::f32, t);
+  if (type == memory::data_type::f32 && layout != Layout::kBlocked16) {
+    return onednn::f32_desc(dims, layout == Layout::kChannelsLast);
+  }
+  const size_t r = dims.size();
+  const tag t = layout == Layout::kBlocked16   ? (r == 3 ? tag::nCw16c : r == 4 ? tag::nChw16c : tag::nCdhw16c)
+                : layout == Layout::kChannelsLast ? (r == 3 ? tag::nwc : r == 4 ? tag::nhwc : tag::ndhwc)
+                                                  : (r == 3 ? tag::ncw : r == 4 ? tag::nchw : tag::ncdhw);
+  return memory::desc(dims, type, t);
 }
 
 // oneDNN's direct kernels want channels-last or 16-channel blocks; on plain
@@ -343,6 +407,9 @@ memory::desc layout_desc(const Dims& dims, Layout layout) {
 // at the det model's shapes.
 Layout ConvKernel::preferred_layout(const Geometry& geo, const PlanShapes& shapes) const {
   if (transposed_) return Layout::kPlain;
+  // oneDNN's int8 direct kernels take channels-last data (its plain int8
+  // path is a slower GEMM).
+  if (quant_.enabled) return Layout::kChannelsLast;
   // Elements staged if the primitive works plain / channels-last.
   int64_t plain_cost = 0, channels_last_cost = 0;
   auto count = [&](const Shape& shape, bool channels_last) {
@@ -387,7 +454,7 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
     return std::shared_ptr<const ConvPlan>(std::move(plan));
   }
 
-  PlanShapes shapes{x.shape(), out_shape, {}};
+  PlanShapes shapes{x.shape(), out_shape, {}, quant_.enabled ? onednn_type(x.dtype()) : memory::data_type::f32};
   const Dims out = onednn::to_dims(out_shape);
   const int64_t batch = out[0];
   bool per_image = false;
@@ -423,6 +490,8 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
   if (layout == Layout::kBlocked16 && slow) {
     ECOINFER_ASSIGN_OR_RETURN(plan, build_plan(w, shapes, geo, Layout::kChannelsLast));
   }
+  onednn::note_implementation(std::string(transposed_ ? "deconvolution" : "convolution") + (bf16_ ? " bf16" : ""),
+                              plan->impl);
   plan->out_shape = out_shape;
   plan->images = per_image ? batch : 1;
   plan->src_image = x.numel() / plan->images;
@@ -435,18 +504,21 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
                                                            const Geometry& geo, Layout layout) const {
   auto plan = std::make_shared<ConvPlan>();
   const Dims src_dims = onednn::to_dims(shapes.x), dst_dims = onednn::to_dims(shapes.out);
-  const memory::desc src = layout_desc(src_dims, layout);
-  const memory::desc dst = layout_desc(dst_dims, layout);
+  // bf16: the source is converted by its staging reorder; the output stays f32.
+  const auto compute_type = bf16_ ? memory::data_type::bf16 : shapes.src_type;
+  const auto dst_type = onednn_type(quant_.output);
+  const memory::desc src = layout_desc(src_dims, layout, compute_type);
+  const memory::desc dst = layout_desc(dst_dims, layout, dst_type);
   size_t workspace = 0;
-  stage(plan->src, tensor_desc(src_dims, layouts_.src_channels_last, src), src, true, workspace);
-  stage(plan->dst, tensor_desc(dst_dims, layouts_.dst_channels_last, dst), dst, false, workspace);
+  stage(plan->src, tensor_desc(src_dims, layouts_.src_channels_last, src, shapes.src_type), src, true, workspace);
+  stage(plan->dst, tensor_desc(dst_dims, layouts_.dst_channels_last, dst, dst_type), dst, false, workspace);
 
   // Binary operands: a full-size one is read in the destination's layout,
   // a broadcast one ([1,C,1,1], a scalar) plain.
   std::vector<memory::desc> src1;
   for (size_t i = 0; i < shapes.operands.size(); ++i) {
     const Dims& dims = shapes.operands[i];
-    const memory::desc wanted = dims == dst_dims ? dst : onednn::plain_f32(dims);
+    const memory::desc wanted = dims == dst_dims ? layout_desc(dst_dims, layout) : onednn::plain_f32(dims);
     Staged& s = plan->binary.emplace_back();
     stage(s, tensor_desc(dims, layouts_.binary_channels_last[i], wanted), wanted, true, workspace);
     src1.push_back(wanted);
@@ -456,12 +528,22 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   const int64_t out_channels = shapes.out[1];
   const memory::desc plain_w = plain_weights_desc(w.shape());
   const bool constant_w = const_weights_.defined();
-  const memory::desc want_w = constant_w ? memory::desc(plain_w.dims(), memory::data_type::f32, memory::format_tag::any)
+  const auto weight_type = quant_.enabled ? memory::data_type::s8 : compute_type;
+  const memory::desc want_w = constant_w ? memory::desc(plain_w.dims(), weight_type, memory::format_tag::any)
                                          : plain_w;
-  const memory::desc bias = has_bias_ ? onednn::plain_f32({out_channels}) : memory::desc();
+  const memory::desc bias =
+      !has_bias_ ? memory::desc()
+                 : memory::desc({out_channels}, quant_.enabled ? memory::data_type::s32 : memory::data_type::f32,
+                                memory::format_tag::a);
   dnnl::primitive_attr attr = onednn::scratchpad_attr();
+  if (quant_.enabled) set_quant_attributes(attr, out_channels);
   onednn::PostOpChain chain(dst_dims.size());
   plan->binary_positions = post_ops_.append_to(chain, src1);
+  if (quant_.output != DataType::kFloat32) {
+    // QuantizeLinear after the post-ops; the destination conversion rounds
+    // half to even and saturates.
+    chain.eltwise(dnnl::algorithm::eltwise_linear, 1.0f / quant_.output_scale, static_cast<float>(quant_.output_zero));
+  }
   ECOINFER_ASSIGN_OR_RETURN(dnnl::post_ops ops, chain.finish());
   attr.set_post_ops(ops);
   plan->constant_args = chain.constant_args();
@@ -495,6 +577,17 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   return plan;
 }
 
+// oneDNN 2.6 int8: acc (s32) + bias (s32) times the output scale, then the
+// post-ops; the input's zero point is a runtime argument.
+void ConvKernel::set_quant_attributes(dnnl::primitive_attr& attr, int64_t out_channels) const {
+  std::vector<float> scales;
+  for (int64_t m = 0; m < (quant_.weight_scales.size() == 1 ? 1 : out_channels); ++m) {
+    scales.push_back(quant_.input_scale * quant_.weight_scales[static_cast<size_t>(m)]);
+  }
+  attr.set_output_scales(scales.size() == 1 ? 0 : 1 << 1, scales);
+  if (quant_.input_zero != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+}
+
 // The primitive-side memory of a staged tensor at `data`, reordering an
 // input into the workspace first.
 memory bind_input(const Staged& s, const void* data, char* workspace) {
@@ -510,8 +603,9 @@ memory bind_input(const Staged& s, const void* data, char* workspace) {
 
 Status ConvKernel::run(const ConvPlan& plan, const Tensor& x, const Tensor& w, const Tensor* b,
                        const std::vector<const Tensor*>& operands, KernelContext& ctx) const {
-  Tensor* y = ctx.output(0, DataType::kFloat32, plan.out_shape);
+  Tensor* y = ctx.output(0, quant_.output, plan.out_shape);
   if (y->numel() == 0) return Status::ok();
+  if (x.numel() == 0 && quant_.enabled) return unimplemented(who_ + ": an empty input to an int8 Conv");
   if (x.numel() == 0) {
     // Every tap reads padding (or there are no input channels): the bias.
     if (!post_ops_.empty() || layouts_.dst_channels_last) {
@@ -531,10 +625,11 @@ Status ConvKernel::run(const ConvPlan& plan, const Tensor& x, const Tensor& w, c
   char* workspace = onednn::thread_workspace(plan.workspace_bytes);
   memory weights = plan.packed_weights ? plan.packed_weights : memory(plan.weights, engine, const_cast<void*>(w.raw_data()));
   for (int64_t n = 0; n < plan.images; ++n) {
-    memory dst_tensor(plan.dst.tensor, engine, y->data<float>() + n * plan.dst_image);
+    const size_t x_size = dtype_size(x.dtype()), y_size = dtype_size(y->dtype());
+    memory dst_tensor(plan.dst.tensor, engine, static_cast<char*>(y->raw_data()) + n * plan.dst_image * y_size);
     memory dst = plan.dst.staged() ? memory(plan.dst.primitive, engine, workspace + plan.dst.offset) : dst_tensor;
     std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, bind_input(plan.src, x.data<float>() + n * plan.src_image, workspace)},
+        {DNNL_ARG_SRC, bind_input(plan.src, static_cast<const char*>(x.raw_data()) + n * plan.src_image * x_size, workspace)},
         {DNNL_ARG_WEIGHTS, weights},
         {DNNL_ARG_DST, dst}};
     if (b != nullptr) args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine, const_cast<void*>(b->raw_data())));
@@ -544,6 +639,10 @@ Status ConvKernel::run(const ConvPlan& plan, const Tensor& x, const Tensor& w, c
                    bind_input(plan.binary[i], operand, workspace));
     }
     args.insert(plan.constant_args.begin(), plan.constant_args.end());
+    if (quant_.enabled && quant_.input_zero != 0) {
+      args.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC,
+                   memory({{1}, memory::data_type::s32, memory::format_tag::x}, engine, &input_zero_arg_));
+    }
     args.emplace(DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(plan.scratchpad));
     plan.primitive.execute(onednn::thread_stream(), args);
     if (plan.dst.staged()) {
@@ -600,10 +699,33 @@ Expected<ConvLayouts> read_layouts(const KernelInfo& info, const onednn::FusedPo
   return layouts;
 }
 
+// The kQuant* attributes (passes/pass.h), checked.
+Expected<QuantConv> read_quant(const KernelInfo& info, bool transposed) {
+  QuantConv q;
+  if (!info.has_attr(passes::kQuantInputAttribute)) return q;
+  const std::vector<float> in = info.attr_floats(passes::kQuantInputAttribute);
+  q.weight_scales = info.attr_floats(passes::kQuantWeightScalesAttribute);
+  const std::vector<float> out = info.attr_floats(passes::kQuantOutputAttribute);
+  if (transposed || in.size() != 2 || q.weight_scales.empty() || (!out.empty() && out.size() != 3)) {
+    return info.model_error("malformed int8 attributes (only Conv, with input, weight and output scales)");
+  }
+  q.enabled = true;
+  q.input_scale = in[0];
+  q.input_zero = static_cast<int32_t>(in[1]);
+  if (!out.empty()) {
+    q.output_scale = out[0];
+    q.output_zero = static_cast<int32_t>(out[1]);
+    q.output = static_cast<DataType>(static_cast<int32_t>(out[2]));
+    if (q.output != DataType::kUInt8 && q.output != DataType::kInt8) return info.model_error("int8 output must be uint8 or int8");
+  }
+  return q;
+}
+
 Expected<std::unique_ptr<Kernel>> create_conv_kernel(const KernelInfo& info, bool transposed) {
+  ECOINFER_ASSIGN_OR_RETURN(QuantConv quant, read_quant(info, transposed));
   for (size_t i : {size_t{0}, size_t{1}}) {
     const DataType t = info.declared_input_type(i);
-    if (t != DataType::kUndefined && t != DataType::kFloat32) {
+    if (!quant.enabled && t != DataType::kUndefined && t != DataType::kFloat32) {
       return info.unsupported(fmt::format("only float32 is supported, input {} is {}", i, dtype_name(t)));
     }
   }
@@ -611,7 +733,8 @@ Expected<std::unique_ptr<Kernel>> create_conv_kernel(const KernelInfo& info, boo
   ECOINFER_ASSIGN_OR_RETURN(onednn::FusedPostOps post_ops, onednn::FusedPostOps::read(info));
   ECOINFER_ASSIGN_OR_RETURN(ConvLayouts layouts, read_layouts(info, post_ops));
   return std::unique_ptr<Kernel>(
-      std::make_unique<ConvKernel>(info, std::move(attrs), transposed, std::move(post_ops), std::move(layouts)));
+      std::make_unique<ConvKernel>(info, std::move(attrs), transposed, std::move(post_ops), std::move(layouts),
+                                   std::move(quant)));
 }
 
 }  // namespace

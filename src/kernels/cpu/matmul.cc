@@ -22,9 +22,11 @@
 #include <fmt/format.h>
 
 #include "kernels/cpu/fused_post_ops.h"
+#include "kernels/cpu/implementation_log.h"
 #include "kernels/cpu/onednn_context.h"
 #include "kernels/cpu/primitive_cache.h"
 #include "kernels/kernel.h"
+#include "passes/pass.h"
 
 namespace ecoinfer::kernels {
 namespace {
@@ -36,6 +38,9 @@ struct MatmulPlan {
   dnnl::primitive primitive;
   memory::desc src, weights, bias, dst, scratchpad;
   memory packed_weights;  // set when B is constant
+  // bf16: A is converted into the thread workspace by this reorder first.
+  dnnl::primitive src_reorder;
+  memory::desc src_compute, src_reorder_scratchpad;
   std::vector<memory::desc> src1;      // fused binary operands, as the primitive reads them
   std::vector<int> binary_positions;   // their indices in the post-op chain
   std::vector<std::pair<int, memory>> constant_args;  // scalars the post-op chain reads
@@ -46,18 +51,29 @@ struct MatmulPlan {
 
 // Builds the primitive for plain src/dst and, when `constant_b` is given,
 // packs it into the weights layout the primitive prefers.
+// `bf16` (with constant B only): A and B in bf16, f32 accumulation and Y.
 Status build_primitive(MatmulPlan& plan, const memory::desc& plain_b, const Tensor* constant_b,
-                       onednn::PostOpChain& chain, onednn::PackedWeights& packed) {
+                       onednn::PostOpChain& chain, onednn::PackedWeights& packed, bool bf16) {
   const auto& engine = onednn::cpu_engine();
   ECOINFER_ASSIGN_OR_RETURN(dnnl::post_ops ops, chain.finish());
   plan.constant_args = chain.constant_args();
+  bf16 = bf16 && constant_b != nullptr;
+  const auto compute_type = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
   const memory::desc want_b =
-      constant_b ? memory::desc(plain_b.dims(), memory::data_type::f32, memory::format_tag::any) : plain_b;
+      constant_b ? memory::desc(plain_b.dims(), compute_type, memory::format_tag::any) : plain_b;
+  plan.src_compute = plan.src;
+  if (bf16) {
+    plan.src_compute = memory::desc(plan.src.dims(), compute_type, onednn::dense_strides(plan.src.dims()));
+    dnnl::reorder::primitive_desc rpd(engine, plan.src, engine, plan.src_compute, onednn::scratchpad_attr());
+    plan.src_reorder = dnnl::reorder(rpd);
+    plan.src_reorder_scratchpad = rpd.scratchpad_desc();
+  }
   dnnl::primitive_attr attr = onednn::scratchpad_attr();
   attr.set_post_ops(ops);
-  dnnl::matmul::desc d = plan.bias ? dnnl::matmul::desc(plan.src, want_b, plan.bias, plan.dst)
-                                   : dnnl::matmul::desc(plan.src, want_b, plan.dst);
+  dnnl::matmul::desc d = plan.bias ? dnnl::matmul::desc(plan.src_compute, want_b, plan.bias, plan.dst)
+                                   : dnnl::matmul::desc(plan.src_compute, want_b, plan.dst);
   dnnl::matmul::primitive_desc pd(d, attr, engine);
+  onednn::note_implementation(bf16 ? "matmul bf16" : "matmul", pd.impl_info_str());
   plan.weights = pd.weights_desc();
   plan.scratchpad = pd.scratchpad_desc();
   plan.primitive = dnnl::matmul(pd);
@@ -71,8 +87,17 @@ Status build_primitive(MatmulPlan& plan, const memory::desc& plain_b, const Tens
 void execute(const MatmulPlan& plan, const void* a, const void* b, const void* bias,
              const std::vector<const Tensor*>& operands, void* y) {
   const auto& engine = onednn::cpu_engine();
+  memory src(plan.src, engine, const_cast<void*>(a));
+  if (plan.src_reorder) {
+    memory converted(plan.src_compute, engine, onednn::thread_workspace(plan.src_compute.get_size()));
+    plan.src_reorder.execute(onednn::thread_stream(),
+                             {{DNNL_ARG_FROM, src},
+                              {DNNL_ARG_TO, converted},
+                              {DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(plan.src_reorder_scratchpad)}});
+    src = converted;
+  }
   std::unordered_map<int, memory> args = {
-      {DNNL_ARG_SRC, memory(plan.src, engine, const_cast<void*>(a))},
+      {DNNL_ARG_SRC, src},
       {DNNL_ARG_WEIGHTS, plan.packed_weights ? plan.packed_weights : memory(plan.weights, engine, const_cast<void*>(b))},
       {DNNL_ARG_DST, memory(plan.dst, engine, y)},
       {DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(plan.scratchpad)}};
@@ -108,6 +133,7 @@ class MatMulKernel final : public Kernel {
   MatMulKernel(const KernelInfo& info, onednn::FusedPostOps post_ops)
       : who_(info.node().describe()), post_ops_(std::move(post_ops)) {
     if (const Tensor* b = info.constant_input(1); b && b->dtype() == DataType::kFloat32) const_b_ = *b;
+    bf16_ = info.attr_int(passes::kComputeBf16Attribute, 0) == 1;
   }
 
   Status compute(KernelContext& ctx) const override {
@@ -153,6 +179,7 @@ class MatMulKernel final : public Kernel {
   std::string who_;
   onednn::FusedPostOps post_ops_;
   Tensor const_b_;
+  bool bf16_ = false;  // bf16 A and B (constant B only), f32 accumulation and Y
   onednn::ShapeCache<MatmulPlan> cache_;
   mutable onednn::PackedWeights packed_;  // touched only inside cache_.get's make()
 };
@@ -220,7 +247,7 @@ Expected<std::shared_ptr<const MatmulPlan>> MatMulKernel::make_plan(const Tensor
   }
   onednn::PostOpChain chain(plan->dst.dims().size());
   plan->binary_positions = post_ops_.append_to(chain, plan->src1);
-  ECOINFER_RETURN_IF_ERROR(build_primitive(*plan, plain_b, constant_b, chain, packed_));
+  ECOINFER_RETURN_IF_ERROR(build_primitive(*plan, plain_b, constant_b, chain, packed_, bf16_));
   return std::shared_ptr<const MatmulPlan>(std::move(plan));
 }
 
@@ -232,6 +259,7 @@ class GemmKernel final : public Kernel {
              onednn::FusedPostOps post_ops)
       : who_(info.node().describe()), trans_a_(trans_a), trans_b_(trans_b), alpha_(alpha), beta_(beta),
         has_c_(info.has_input(2)), post_ops_(std::move(post_ops)) {
+    bf16_ = info.attr_int(passes::kComputeBf16Attribute, 0) == 1;
     const Tensor* b = info.constant_input(1);
     if (b && b->dtype() == DataType::kFloat32 && alpha != 0.0f) {
       // Fold alpha into the constant weights, so the primitive needs no scale.
@@ -277,6 +305,7 @@ class GemmKernel final : public Kernel {
   onednn::FusedPostOps post_ops_;
   float product_scale_ = 1.0f;  // alpha still to apply to A*B (1 when folded into B)
   Tensor const_b_;
+  bool bf16_ = false;  // bf16 A and B (constant B only), f32 accumulation and Y
   Tensor scaled_c_;  // constant C times beta / product_scale_, for the bias
   onednn::ShapeCache<MatmulPlan> cache_;
   mutable onednn::PackedWeights packed_;  // touched only inside cache_.get's make()
@@ -318,7 +347,8 @@ Expected<std::shared_ptr<const MatmulPlan>> GemmKernel::make_plan(int64_t m, int
     plan->src1.push_back(onednn::plain_f32(dims));
   }
   plan->binary_positions = post_ops_.append_to(chain, plan->src1);
-  ECOINFER_RETURN_IF_ERROR(build_primitive(*plan, plain_b, const_b_.defined() ? &const_b_ : nullptr, chain, packed_));
+  ECOINFER_RETURN_IF_ERROR(
+      build_primitive(*plan, plain_b, const_b_.defined() ? &const_b_ : nullptr, chain, packed_, bf16_));
   return std::shared_ptr<const MatmulPlan>(std::move(plan));
 }
 

@@ -1,5 +1,7 @@
 #include "kernels/cpu/pixel_deconv.h"
 
+#include "kernels/cpu/implementation_log.h"
+
 #include <algorithm>
 #include <unordered_map>
 
@@ -76,6 +78,7 @@ Expected<PixelDeconvPlan> make_pixel_deconv(const Shape& x, const Shape& w, bool
   dnnl::primitive_attr attr = scratchpad_attr();
   attr.set_post_ops(ops);
   const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(plan.a, plan.b, plan.z), attr, cpu_engine());
+  note_implementation("matmul", pd.impl_info_str());
   plan.scratchpad = pd.scratchpad_desc();
   plan.matmul = dnnl::matmul(pd);
   plan.workspace_bytes = round_up(plan.z.get_size()) + (has_bias ? round_up(plan.bias.get_size()) : 0);

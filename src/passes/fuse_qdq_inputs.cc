@@ -1,0 +1,138 @@
+// The first half of QDQ fusion (the second is fuse_qdq_outputs.cc): a Conv
+// whose input and weights come through DequantizeLinear
+//
+//   x_q -> DequantizeLinear(s_x, z_x) --\
+//   W_q -> DequantizeLinear(s_w[m], 0) --> Conv -> y (float32)
+//   B   (float32, or int32 -> DequantizeLinear) --/
+//
+// becomes one int8 Conv reading x_q, W_q and an int32 bias directly, with
+// the scales as attributes (passes/pass.h kQuant*): the oneDNN int8
+// primitive then does the dequantization's work inside the product.
+//
+// It runs first, before constant_folding would turn the weights'
+// DequantizeLinear into float32 weights. What does not match (per-tensor
+// zero point other than a constant scalar, asymmetric weights, a
+// per-channel scale on another axis than the output channels, a ConvTranspose)
+// is left as written and runs in float32 as the QDQ model says.
+#include <cmath>
+
+#include "kernels/ref/quantize_math.h"
+#include "passes/graph_rewrite.h"
+#include "passes/pass.h"
+#include "passes/passes.h"
+#include "passes/pattern_util.h"
+
+namespace ecoinfer::passes {
+namespace {
+
+struct Dequant {
+  ir::ValueId quantized = ir::kNoValue;
+  std::vector<float> scales;
+  std::vector<int32_t> zeros;
+  int64_t axis = 1;
+};
+
+// The DequantizeLinear producing `v`, when its scale and zero point are
+// constants (the zero point must be present: it gives the input's type).
+std::optional<Dequant> dequant_of(const ir::Graph& g, ir::ValueId v) {
+  if (v == ir::kNoValue) return std::nullopt;
+  const int p = g.values[static_cast<size_t>(v)].producer;
+  if (p < 0) return std::nullopt;
+  const ir::Node& d = g.nodes[static_cast<size_t>(p)];
+  if (!is_op(d, "DequantizeLinear") || d.inputs.size() < 3 || d.inputs[2] == ir::kNoValue) return std::nullopt;
+  const Tensor* scale = float_constant(g, d.inputs[1]);
+  const Tensor* zero = g.constant(d.inputs[2]);
+  if (scale == nullptr || zero == nullptr || zero->numel() != scale->numel()) return std::nullopt;
+  Dequant out;
+  out.quantized = d.inputs[0];
+  out.scales.assign(scale->data<float>(), scale->data<float>() + scale->numel());
+  for (int64_t i = 0; i < zero->numel(); ++i) {
+    switch (zero->dtype()) {
+      case DataType::kUInt8: out.zeros.push_back(zero->data<uint8_t>()[i]); break;
+      case DataType::kInt8: out.zeros.push_back(zero->data<int8_t>()[i]); break;
+      case DataType::kInt32: out.zeros.push_back(zero->data<int32_t>()[i]); break;
+      default: return std::nullopt;
+    }
+  }
+  const ir::Attribute* axis = d.attribute("axis");
+  out.axis = d.opset >= 13 && axis != nullptr ? axis->i : 1;
+  return out;
+}
+
+DataType zero_point_type(const ir::Graph& g, ir::ValueId dq_output) {
+  const ir::Node& d = g.nodes[static_cast<size_t>(g.values[static_cast<size_t>(dq_output)].producer)];
+  return g.constant(d.inputs[2])->dtype();
+}
+
+// The bias in accumulator units (scale s_x * s_w[m]) as int32, from a
+// float32 constant or a dequantized int32 constant; nullopt otherwise.
+std::optional<Tensor> int32_bias(const ir::Graph& g, ir::ValueId b, float s_x, const std::vector<float>& s_w,
+                                 int64_t channels) {
+  std::vector<float> real(static_cast<size_t>(channels));
+  if (const Tensor* f = float_constant(g, b)) {
+    if (f->numel() != channels) return std::nullopt;
+    std::copy_n(f->data<float>(), channels, real.begin());
+  } else if (auto d = dequant_of(g, b)) {
+    const Tensor* q = g.constant(d->quantized);
+    if (q == nullptr || q->dtype() != DataType::kInt32 || q->numel() != channels) return std::nullopt;
+    for (int64_t m = 0; m < channels; ++m) {
+      const size_t k = d->scales.size() == 1 ? 0 : static_cast<size_t>(m);
+      real[static_cast<size_t>(m)] = static_cast<float>(q->data<int32_t>()[m] - d->zeros[k]) * d->scales[k];
+    }
+  } else {
+    return std::nullopt;
+  }
+  Tensor out = Tensor::zeros(DataType::kInt32, {channels});
+  for (int64_t m = 0; m < channels; ++m) {
+    const double scale = static_cast<double>(s_x) * s_w[s_w.size() == 1 ? 0 : static_cast<size_t>(m)];
+    out.data<int32_t>()[m] = static_cast<int32_t>(std::nearbyint(real[static_cast<size_t>(m)] / scale));
+  }
+  return out;
+}
+
+ir::Attribute floats_attribute(std::vector<float> values) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kFloats;
+  a.floats = std::move(values);
+  return a;
+}
+
+bool fuse_conv(ir::Graph& g, ir::Node& conv) {
+  if (!is_op(conv, "Conv") || conv.attribute(kQuantInputAttribute) != nullptr || conv.inputs.size() < 2) return false;
+  const auto x = dequant_of(g, conv.inputs[0]);
+  const auto w = dequant_of(g, conv.inputs[1]);
+  if (!x || !w || x->scales.size() != 1) return false;
+  const DataType x_type = zero_point_type(g, conv.inputs[0]);
+  if (x_type != DataType::kUInt8 && x_type != DataType::kInt8) return false;
+  const Tensor* weights = g.constant(w->quantized);
+  if (weights == nullptr || weights->dtype() != DataType::kInt8 || weights->rank() < 3) return false;
+  const int64_t channels = weights->dim(0);
+  for (int32_t z : w->zeros) if (z != 0) return false;  // oneDNN takes symmetric weights only
+  if (w->scales.size() != 1 && !(static_cast<int64_t>(w->scales.size()) == channels &&
+                                 (w->axis == 0 || w->axis == -weights->rank()))) {
+    return false;
+  }
+  std::optional<Tensor> bias;
+  const bool has_bias = conv.inputs.size() > 2 && conv.inputs[2] != ir::kNoValue;
+  if (has_bias) {
+    bias = int32_bias(g, conv.inputs[2], x->scales[0], w->scales, channels);
+    if (!bias) return false;
+  }
+  conv.inputs[0] = x->quantized;
+  conv.inputs[1] = w->quantized;
+  if (has_bias) conv.inputs[2] = add_constant(g, conv.name + "_bias_int32", std::move(*bias));
+  conv.attributes[kQuantInputAttribute] = floats_attribute({x->scales[0], static_cast<float>(x->zeros[0])});
+  conv.attributes[kQuantWeightScalesAttribute] = floats_attribute(w->scales);
+  return true;
+}
+
+}  // namespace
+
+Expected<int> fuse_qdq_inputs_pass(ir::Graph& g) {
+  int fused = 0;
+  for (ir::Node& n : g.nodes) fused += fuse_conv(g, n) ? 1 : 0;
+  // The DequantizeLinear nodes left without readers go with remove_dead_nodes.
+  return fused;
+}
+
+}  // namespace ecoinfer::passes

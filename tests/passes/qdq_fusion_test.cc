@@ -1,0 +1,222 @@
+// QDQ fusion (fuse_qdq_inputs + fuse_qdq_outputs, kernels/cpu/conv.cc int8):
+// small QDQ models, as `ecoinfer quantize` and ONNX Runtime's quantizer
+// write them, run fused (one int8 oneDNN primitive per Conv, activations
+// int8 between them) and unfused (optimize=false: DequantizeLinear -> float
+// Conv -> QuantizeLinear, the model's literal meaning). Outputs must agree
+// to within a rounding step of the int8 activations, and the fused graph
+// must have lost its QuantizeLinear/DequantizeLinear pairs.
+#include <cmath>
+#include <cstdlib>
+#include <random>
+
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include "ecoinfer/session.h"
+#include "model_builder.h"
+#include "test_util.h"
+
+namespace ecoinfer {
+namespace {
+
+using testing::ModelBuilder;
+
+void add_tensor(ModelBuilder& b, const std::string& name, int32_t type, const std::vector<int64_t>& dims,
+                const void* data, size_t bytes) {
+  onnx::TensorProto* t = b.proto().mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(type);
+  for (int64_t d : dims) t->add_dims(d);
+  t->set_raw_data(std::string(static_cast<const char*>(data), bytes));
+}
+
+template <class T>
+void add_values(ModelBuilder& b, const std::string& name, int32_t type, const std::vector<int64_t>& dims,
+                const std::vector<T>& v) {
+  add_tensor(b, name, type, dims, v.data(), v.size() * sizeof(T));
+}
+
+void set_int(onnx::NodeProto* n, const std::string& name, int64_t v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+void set_ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t x : v) a->add_ints(x);
+}
+
+struct ConvSpec {
+  int64_t in_channels, out_channels, kernel, stride, group;
+};
+
+// Adds DQ(W int8 per-channel) and DQ(B int32) for a Conv reading `x_dq`
+// (scale x_scale) and writes the Conv's output `y`.
+void add_quant_conv(ModelBuilder& b, const std::string& id, const std::string& x_dq, float x_scale,
+                    const ConvSpec& c, const std::string& y, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> wv(-127, 127), bv(-2000, 2000);
+  const int64_t per = c.in_channels / c.group * c.kernel * c.kernel;
+  std::vector<int8_t> w(static_cast<size_t>(c.out_channels * per));
+  for (auto& v : w) v = static_cast<int8_t>(wv(rng));
+  std::vector<float> ws;
+  std::vector<int32_t> bias, bias_zero(static_cast<size_t>(c.out_channels), 0);
+  std::vector<float> bias_scale;
+  for (int64_t m = 0; m < c.out_channels; ++m) {
+    ws.push_back(0.002f + 0.0005f * static_cast<float>(m % 5));
+    bias.push_back(bv(rng));
+    bias_scale.push_back(x_scale * ws.back());
+  }
+  const std::vector<int8_t> wz(static_cast<size_t>(c.out_channels), 0);
+  add_values(b, id + "_w", onnx::TensorProto::INT8, {c.out_channels, c.in_channels / c.group, c.kernel, c.kernel}, w);
+  b.initializer(id + "_ws", {c.out_channels}, ws);
+  add_values(b, id + "_wz", onnx::TensorProto::INT8, {c.out_channels}, wz);
+  set_int(b.node("DequantizeLinear", {id + "_w", id + "_ws", id + "_wz"}, {id + "_wdq"}), "axis", 0);
+  add_values(b, id + "_b", onnx::TensorProto::INT32, {c.out_channels}, bias);
+  b.initializer(id + "_bs", {c.out_channels}, bias_scale);
+  add_values(b, id + "_bz", onnx::TensorProto::INT32, {c.out_channels}, bias_zero);
+  set_int(b.node("DequantizeLinear", {id + "_b", id + "_bs", id + "_bz"}, {id + "_bdq"}), "axis", 0);
+  onnx::NodeProto* conv = b.node("Conv", {x_dq, id + "_wdq", id + "_bdq"}, {y});
+  const int64_t pad = c.kernel / 2;
+  set_ints(conv, "pads", {pad, pad, pad, pad});
+  set_ints(conv, "strides", {c.stride, c.stride});
+  set_int(conv, "group", c.group);
+}
+
+// x -> Q -> DQ -> Conv1 -> act -> Q -> DQ -> Conv2 -> (+ residual from
+// Conv1's dequantized output when shapes allow) -> y (float32).
+std::filesystem::path build_model(const std::string& name, bool signed_activations, const std::string& activation,
+                                  const ConvSpec& c1, const ConvSpec& c2, bool residual) {
+  ModelBuilder b(13);
+  b.input("x", onnx::TensorProto::FLOAT, {1, c1.in_channels, 20, 24});
+  const int32_t qtype = signed_activations ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8;
+  const float sx = 0.02f, sy = 0.015f;
+  auto add_zero = [&](const std::string& n, int z) {
+    if (signed_activations) add_values(b, n, qtype, {}, std::vector<int8_t>{static_cast<int8_t>(z - 128)});
+    else add_values(b, n, qtype, {}, std::vector<uint8_t>{static_cast<uint8_t>(z)});
+  };
+  b.initializer("sx", {}, {sx});
+  add_zero("zx", 128);
+  b.node("QuantizeLinear", {"x", "sx", "zx"}, {"xq"});
+  b.node("DequantizeLinear", {"xq", "sx", "zx"}, {"xdq"});
+  add_quant_conv(b, "c1", "xdq", sx, c1, "y1", 1);
+  std::string act_out = "y1";
+  if (activation == "Relu") {
+    b.node("Relu", {"y1"}, {"a1"});
+    act_out = "a1";
+  } else if (activation == "HardSwish") {
+    b.node("HardSwish", {"y1"}, {"a1"});
+    act_out = "a1";
+  }
+  b.initializer("sy", {}, {sy});
+  add_zero("zy", activation == "Relu" ? 0 : 100);
+  b.node("QuantizeLinear", {act_out, "sy", "zy"}, {"yq"});
+  b.node("DequantizeLinear", {"yq", "sy", "zy"}, {"ydq"});
+  add_quant_conv(b, "c2", "ydq", sy, c2, residual ? "y2" : "y", 2);
+  if (residual) b.node("Add", {"y2", "ydq"}, {"y"});
+  b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
+  const auto path = testing::temp_dir("qdq_" + name) / "model.onnx";
+  b.save(path);
+  return path;
+}
+
+double cosine(const Tensor& a, const Tensor& b) {
+  const auto x = testing::to_doubles(a), y = testing::to_doubles(b);
+  double dot = 0, nx = 0, ny = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    dot += x[i] * y[i];
+    nx += x[i] * x[i];
+    ny += y[i] * y[i];
+  }
+  return dot / std::sqrt(nx * ny);
+}
+
+int count_op(const Session& s, const std::string& op) {
+  for (const auto& [name, n] : s.summary().op_histogram)
+    if (name == op) return n;
+  return 0;
+}
+
+// |a - b| <= tolerance * max|b| everywhere, with the worst case in the message.
+::testing::AssertionResult close_relative(const Tensor& a, const Tensor& b, double tolerance) {
+  double worst = 0, scale = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    worst = std::max(worst, std::fabs(static_cast<double>(a.data<float>()[i]) - b.data<float>()[i]));
+    scale = std::max(scale, std::fabs(static_cast<double>(b.data<float>()[i])));
+  }
+  if (worst <= tolerance * scale) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "largest difference " << worst << " against outputs up to " << scale;
+}
+
+void check_fused_matches_unfused(const std::filesystem::path& path, int64_t channels, int dequantize_left = 0) {
+  auto fused = Session::load(path, {.threads = 1});
+  ASSERT_TRUE(fused) << fused.status().message();
+  auto plain = Session::load(path, {.threads = 1, .optimize = false});
+  ASSERT_TRUE(plain) << plain.status().message();
+  // Only the graph input's QuantizeLinear is left, and a DequantizeLinear
+  // only where a float op (the residual Add) reads an int8 tensor.
+  EXPECT_EQ(count_op(**fused, "QuantizeLinear"), 1);
+  EXPECT_EQ(count_op(**fused, "DequantizeLinear"), dequantize_left);
+  const Tensor x = testing::random_tensor(DataType::kFloat32, {1, channels, 20, 24}, 11, -2.0f, 2.0f);
+  auto a = (*fused)->run({{"x", x}});
+  ASSERT_TRUE(a) << a.status().message();
+  auto b = (*plain)->run({{"x", x}});
+  ASSERT_TRUE(b) << b.status().message();
+  const Tensor& ya = (*a)[0].tensor;
+  const Tensor& yb = (*b)[0].tensor;
+  ASSERT_EQ(ya.shape(), yb.shape());
+  // Rounding ties of the int8 intermediate may flip by one step; the rest
+  // is float summation order.
+  EXPECT_GE(cosine(ya, yb), 0.9999);
+  EXPECT_TRUE(close_relative(ya, yb, 0.02));
+}
+
+TEST(QdqFusion, UnsignedReluChainMatchesUnfused) {
+  check_fused_matches_unfused(build_model("u8_relu", false, "Relu", {8, 16, 3, 1, 1}, {16, 16, 3, 1, 1}, false), 8);
+}
+
+TEST(QdqFusion, SignedHardSwishStridedGroupedMatchesUnfused) {
+  check_fused_matches_unfused(build_model("s8_hswish", true, "HardSwish", {6, 12, 3, 2, 1}, {12, 12, 3, 1, 4}, false), 6);
+}
+
+TEST(QdqFusion, PointwiseWithResidualMatchesUnfused) {
+  check_fused_matches_unfused(build_model("u8_residual", false, "None", {8, 16, 1, 1, 1}, {16, 16, 1, 1, 1}, true), 8, 1);
+}
+
+// The same QDQ file in ONNX Runtime 1.30 (tests/quant/ort_run.js).
+TEST(QdqFusion, FusedMatchesOnnxRuntime) {
+  const auto model = build_model("ort", false, "Relu", {8, 16, 3, 1, 1}, {16, 16, 3, 1, 2}, true);
+  const auto dir = model.parent_path();
+  const Tensor x = testing::random_tensor(DataType::kFloat32, {1, 8, 20, 24}, 5, -2.0f, 2.0f);
+  ASSERT_TRUE(write_npy(dir / "x.npy", x).is_ok());
+  const std::string cmd = "node " + (testing::source_dir() / "tests/quant/ort_run.js").string() + " " + model.string() +
+                          " " + (dir / "ort").string() + " x=" + (dir / "x.npy").string() + " > " +
+                          (dir / "ort.log").string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << " failed (see " << (dir / "ort.log") << ")";
+  auto expected = read_npy(dir / "ort" / "y.npy");
+  ASSERT_TRUE(expected) << expected.status().message();
+  auto s = Session::load(model, {.threads = 1});
+  ASSERT_TRUE(s) << s.status().message();
+  auto y = (*s)->run({{"x", x}});
+  ASSERT_TRUE(y) << y.status().message();
+  ASSERT_EQ((*y)[0].tensor.shape(), expected->shape());
+  EXPECT_GE(cosine((*y)[0].tensor, *expected), 0.9999);
+  EXPECT_TRUE(close_relative((*y)[0].tensor, *expected, 0.02));
+}
+
+TEST(QdqFusion, Int8PrimitivesAreCreated) {
+  auto s = Session::load(build_model("impl", false, "Relu", {8, 16, 3, 1, 1}, {16, 16, 3, 1, 1}, false), {.threads = 1});
+  ASSERT_TRUE(s) << s.status().message();
+  ASSERT_TRUE((*s)->run({{"x", testing::random_tensor(DataType::kFloat32, {1, 8, 20, 24}, 3)}}));
+  bool fast = false;
+  for (const auto& u : onednn_implementations_used()) {
+    if (u.kind == "convolution") fast |= u.implementation.find("ref") == std::string::npos;
+  }
+  EXPECT_TRUE(fast) << "the int8 convolutions should not use oneDNN's reference kernel";
+}
+
+}  // namespace
+}  // namespace ecoinfer
