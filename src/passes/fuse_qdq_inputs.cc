@@ -27,25 +27,40 @@ namespace {
 
 struct Dequant {
   ir::ValueId quantized = ir::kNoValue;
+  DataType type = DataType::kUndefined;  // of the quantized values
   std::vector<float> scales;
   std::vector<int32_t> zeros;
   int64_t axis = 1;
 };
 
 // The DequantizeLinear producing `v`, when its scale and zero point are
-// constants (the zero point must be present: it gives the input's type).
+// constants. The quantized values' type comes from the zero point, or from
+// the values themselves when they are a constant (an int32 bias has no
+// zero point).
 std::optional<Dequant> dequant_of(const ir::Graph& g, ir::ValueId v) {
   if (v == ir::kNoValue) return std::nullopt;
   const int p = g.values[static_cast<size_t>(v)].producer;
   if (p < 0) return std::nullopt;
   const ir::Node& d = g.nodes[static_cast<size_t>(p)];
-  if (!is_op(d, "DequantizeLinear") || d.inputs.size() < 3 || d.inputs[2] == ir::kNoValue) return std::nullopt;
+  if (!is_op(d, "DequantizeLinear") || d.inputs.size() < 2) return std::nullopt;
   const Tensor* scale = float_constant(g, d.inputs[1]);
-  const Tensor* zero = g.constant(d.inputs[2]);
-  if (scale == nullptr || zero == nullptr || zero->numel() != scale->numel()) return std::nullopt;
+  if (scale == nullptr) return std::nullopt;
   Dequant out;
   out.quantized = d.inputs[0];
   out.scales.assign(scale->data<float>(), scale->data<float>() + scale->numel());
+  const ir::Attribute* axis = d.attribute("axis");
+  out.axis = d.opset >= 13 && axis != nullptr ? axis->i : 1;
+  const bool has_zero = d.inputs.size() > 2 && d.inputs[2] != ir::kNoValue;
+  if (!has_zero) {
+    const Tensor* values = g.constant(out.quantized);
+    if (values == nullptr) return std::nullopt;
+    out.type = values->dtype();
+    out.zeros.assign(out.scales.size(), 0);
+    return out;
+  }
+  const Tensor* zero = g.constant(d.inputs[2]);
+  if (zero == nullptr || zero->numel() != scale->numel()) return std::nullopt;
+  out.type = zero->dtype();
   for (int64_t i = 0; i < zero->numel(); ++i) {
     switch (zero->dtype()) {
       case DataType::kUInt8: out.zeros.push_back(zero->data<uint8_t>()[i]); break;
@@ -54,14 +69,7 @@ std::optional<Dequant> dequant_of(const ir::Graph& g, ir::ValueId v) {
       default: return std::nullopt;
     }
   }
-  const ir::Attribute* axis = d.attribute("axis");
-  out.axis = d.opset >= 13 && axis != nullptr ? axis->i : 1;
   return out;
-}
-
-DataType zero_point_type(const ir::Graph& g, ir::ValueId dq_output) {
-  const ir::Node& d = g.nodes[static_cast<size_t>(g.values[static_cast<size_t>(dq_output)].producer)];
-  return g.constant(d.inputs[2])->dtype();
 }
 
 // The bias in accumulator units (scale s_x * s_w[m]) as int32, from a
@@ -102,8 +110,7 @@ bool fuse_conv(ir::Graph& g, ir::Node& conv) {
   const auto x = dequant_of(g, conv.inputs[0]);
   const auto w = dequant_of(g, conv.inputs[1]);
   if (!x || !w || x->scales.size() != 1) return false;
-  const DataType x_type = zero_point_type(g, conv.inputs[0]);
-  if (x_type != DataType::kUInt8 && x_type != DataType::kInt8) return false;
+  if (x->type != DataType::kUInt8 && x->type != DataType::kInt8) return false;
   const Tensor* weights = g.constant(w->quantized);
   if (weights == nullptr || weights->dtype() != DataType::kInt8 || weights->rank() < 3) return false;
   const int64_t channels = weights->dim(0);

@@ -22,7 +22,12 @@ std::string describe_precision(const Session& session) {
                  op == "QLinearConv" || op == "QLinearMatMul" || op == "MatMulInteger" || op == "ConvInteger" ||
                  op.rfind("Int8", 0) == 0;
   }
-  const std::string base = precision_name(session.options().precision);
+  std::string base = precision_name(session.options().precision);
+  // oneDNN 2.6's AVX512-BF16 kernels (no AMX) measured slower than its f32
+  // ones on the PaddleOCR models (docs/PERFORMANCE.md): say so where it runs.
+  if (session.options().precision == Precision::kBf16 && onednn_cpu_isa() != "avx512_core_amx") {
+    base += " (no AMX on this CPU: bf16 runs on AVX512-BF16, usually slower than fp32)";
+  }
   return quantized ? "int8 (quantized in the model) + " + base : base;
 }
 

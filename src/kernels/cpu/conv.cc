@@ -189,7 +189,7 @@ class ConvKernel final : public Kernel {
                                                       const std::vector<const Tensor*>& operands) const;
   Layout preferred_layout(const Geometry& geo, const PlanShapes& shapes) const;
   Expected<std::shared_ptr<ConvPlan>> build_plan(const Tensor& w, const PlanShapes& shapes, const Geometry& geo,
-                                                 Layout layout) const;
+                                                 Layout layout, bool bf16) const;
   memory::desc plain_weights_desc(const Shape& w) const;
   Status run(const ConvPlan& plan, const Tensor& x, const Tensor& w, const Tensor* b,
              const std::vector<const Tensor*>& operands, KernelContext& ctx) const;
@@ -483,14 +483,26 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
     }
   }
   const Layout layout = preferred_layout(geo, shapes);
-  ECOINFER_ASSIGN_OR_RETURN(auto plan, build_plan(w, shapes, geo, layout));
+  bool bf16 = bf16_;
+  ECOINFER_ASSIGN_OR_RETURN(auto plan, build_plan(w, shapes, geo, layout, bf16));
+  auto slow = [](const ConvPlan& p) {
+    return p.impl.find("ref") != std::string::npos || p.impl.find("gemm") != std::string::npos;
+  };
   // Blocks suit no fast kernel for a few shapes (3 input channels: only the
   // reference kernel takes them); channels-last then.
-  const bool slow = plan->impl.find("ref") != std::string::npos || plan->impl.find("gemm") != std::string::npos;
-  if (layout == Layout::kBlocked16 && slow) {
-    ECOINFER_ASSIGN_OR_RETURN(plan, build_plan(w, shapes, geo, Layout::kChannelsLast));
+  if (layout == Layout::kBlocked16 && slow(*plan)) {
+    ECOINFER_ASSIGN_OR_RETURN(plan, build_plan(w, shapes, geo, Layout::kChannelsLast, bf16));
   }
-  onednn::note_implementation(std::string(transposed_ ? "deconvolution" : "convolution") + (bf16_ ? " bf16" : ""),
+  // oneDNN's bf16 GEMM convolution (its only bf16 kernel for some shapes)
+  // is slower than its f32 one: such a convolution stays f32.
+  if (bf16 && slow(*plan)) {
+    bf16 = false;
+    ECOINFER_ASSIGN_OR_RETURN(plan, build_plan(w, shapes, geo, layout, bf16));
+    if (layout == Layout::kBlocked16 && slow(*plan)) {
+      ECOINFER_ASSIGN_OR_RETURN(plan, build_plan(w, shapes, geo, Layout::kChannelsLast, bf16));
+    }
+  }
+  onednn::note_implementation(std::string(transposed_ ? "deconvolution" : "convolution") + (bf16 ? " bf16" : ""),
                               plan->impl);
   plan->out_shape = out_shape;
   plan->images = per_image ? batch : 1;
@@ -501,11 +513,11 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
 }
 
 Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, const PlanShapes& shapes,
-                                                           const Geometry& geo, Layout layout) const {
+                                                           const Geometry& geo, Layout layout, bool bf16) const {
   auto plan = std::make_shared<ConvPlan>();
   const Dims src_dims = onednn::to_dims(shapes.x), dst_dims = onednn::to_dims(shapes.out);
   // bf16: the source is converted by its staging reorder; the output stays f32.
-  const auto compute_type = bf16_ ? memory::data_type::bf16 : shapes.src_type;
+  const auto compute_type = bf16 ? memory::data_type::bf16 : shapes.src_type;
   const auto dst_type = onednn_type(quant_.output);
   const memory::desc src = layout_desc(src_dims, layout, compute_type);
   const memory::desc dst = layout_desc(dst_dims, layout, dst_type);
