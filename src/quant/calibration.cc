@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -90,7 +91,8 @@ Expected<std::vector<Sample>> random_samples(const CalibrationSource& source, co
 
 }  // namespace
 
-Expected<Samples> load_samples(const CalibrationSource& source, const std::vector<ValueDescription>& inputs) {
+Expected<Samples> load_samples(const CalibrationSource& source, const std::vector<ValueDescription>& inputs,
+                               bool needs_calibration) {
   if (source.held_out < 1) return invalid_argument("--held-out must be at least 1: fidelity is measured on held-out inputs");
   Samples samples;
   if (!source.folder.empty()) {
@@ -104,7 +106,7 @@ Expected<Samples> load_samples(const CalibrationSource& source, const std::vecto
     samples.held_out.assign(split, all.end());
     return samples;
   }
-  if (source.random_count < 1)
+  if (source.random_count < 1 && needs_calibration)
     return invalid_argument("no calibration data: give --calibration DIR or --calibration-random N");
   ECOINFER_ASSIGN_OR_RETURN(std::vector<Sample> all, random_samples(source, inputs, source.random_count + source.held_out));
   samples.calibration.assign(all.begin(), all.begin() + source.random_count);
@@ -167,9 +169,16 @@ Expected<std::map<std::string, FloatRange>> collect_ranges(const onnx::ModelProt
       if (progress) progress("histograms", i + 1, total);
     }
   }
+  // A graph input keeps its full range: it is the data itself (an image is
+  // bounded), and its rare values are often the signal (dark text pixels on
+  // a light page), which percentile and entropy would clip away.
+  std::set<std::string> graph_inputs;
+  for (const auto& i : model.graph().input()) graph_inputs.insert(i.name());
   std::map<std::string, FloatRange> ranges;
-  for (const auto& [name, s] : stats)
-    if (s.has_values()) ranges[name] = s.range(options.method, options.percentile);
+  for (const auto& [name, s] : stats) {
+    if (!s.has_values()) continue;
+    ranges[name] = graph_inputs.count(name) ? s.minmax() : s.range(options.method, options.percentile);
+  }
   return ranges;
 }
 

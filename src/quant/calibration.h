@@ -24,8 +24,10 @@ struct Samples {
 };
 
 // Reads or generates the samples for a model with these inputs. Errors name
-// the folder or input that is wrong and what to add.
-Expected<Samples> load_samples(const CalibrationSource& source, const std::vector<ValueDescription>& inputs);
+// the folder or input that is wrong and what to add. Without calibration
+// (dynamic mode) random data needs no count: only held-out samples are made.
+Expected<Samples> load_samples(const CalibrationSource& source, const std::vector<ValueDescription>& inputs,
+                               bool needs_calibration = true);
 
 // A session of `model` with `extra_outputs` (float tensors) declared as
 // outputs too; graph inputs among them need no output and are skipped.

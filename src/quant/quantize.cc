@@ -91,7 +91,8 @@ Expected<QuantizeReport> quantize_model(const fs::path& in, const fs::path& out,
     return invalid_argument(fmt::format("--min-cosine {} is outside [-1, 1]", options.min_cosine));
   ECOINFER_ASSIGN_OR_RETURN(onnx::ModelProto fp32, load_model_proto(in));
   ECOINFER_ASSIGN_OR_RETURN(auto fp32_session, Session::load(in, {.threads = options.threads}));
-  ECOINFER_ASSIGN_OR_RETURN(Samples samples, load_samples(options.calibration, fp32_session->inputs()));
+  ECOINFER_ASSIGN_OR_RETURN(Samples samples, load_samples(options.calibration, fp32_session->inputs(),
+                                                                options.mode == QuantMode::kStatic));
 
   QuantizeReport report;
   report.mode = options.mode == QuantMode::kStatic ? "static" : "dynamic";

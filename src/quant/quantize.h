@@ -44,7 +44,8 @@ enum class QuantMode { kStatic, kDynamic };
 // calibration.
 // Random: `random_count` calibration samples and `held_out` further samples,
 // floats uniform in [-1, 1) (integers in [0, 100)), shapes from `shapes`
-// (required for every input with a dynamic dimension).
+// (required for every input with a dynamic dimension). Dynamic mode needs
+// no calibration samples: random_count may be 0 there.
 struct CalibrationSource {
   std::filesystem::path folder;  // empty: random
   int random_count = 0;

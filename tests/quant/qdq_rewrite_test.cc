@@ -209,6 +209,65 @@ TEST(QdqRewrite, CalibrationFolderSplitsHeldOut) {
   EXPECT_EQ(report->held_out_samples, 2);
 }
 
+void set_ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& values) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : values) a->add_ints(v);
+}
+
+void set_float(onnx::NodeProto* n, const std::string& name, float value) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(value);
+}
+
+// An opset-9 model whose ops changed form by opset 13: per-channel raises it,
+// and the fidelity run (ecoinfer, both models) proves the meaning was kept.
+TEST(QdqRewrite, Opset9ModelIsRaisedTo13WithTheSameMeaning) {
+  const fs::path dir = testing::temp_dir("qdq_opset9");
+  testing::ModelBuilder b(9);
+  b.input("x", onnx::TensorProto::FLOAT, {1, 3, 8, 8});
+  b.initializer("w", {4, 3, 1, 1}, values(12, 5));
+  b.node("Conv", {"x", "w"}, {"c"})->set_name("conv");
+  auto* clip = b.node("Clip", {"c"}, {"k"});
+  set_float(clip, "min", -0.2f);
+  set_float(clip, "max", 0.3f);
+  auto* pad = b.node("Pad", {"k"}, {"p"});
+  set_ints(pad, "pads", {0, 0, 1, 1, 0, 0, 1, 1});
+  auto* unsq = b.node("Unsqueeze", {"p"}, {"u"});
+  set_ints(unsq, "axes", {0});
+  auto* sq = b.node("Squeeze", {"u"}, {"s"});
+  set_ints(sq, "axes", {0});
+  auto* slice = b.node("Slice", {"s"}, {"l"});
+  set_ints(slice, "starts", {1});
+  set_ints(slice, "ends", {9});
+  set_ints(slice, "axes", {3});
+  b.node("Flatten", {"l"}, {"f"});
+  auto* softmax = b.node("Softmax", {"f"}, {"y"});
+  auto* axis = softmax->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(1);  // the last axis of a rank-2 tensor: same meaning in opset 13
+  b.output("y", onnx::TensorProto::FLOAT, {1, 4 * 10 * 8});
+  b.save(dir / "m9.onnx");
+  QuantizeOptions o = random_options();
+  o.per_channel = true;
+  auto report = quantize_model(dir / "m9.onnx", dir / "q.onnx", o);
+  ASSERT_TRUE(report) << report.status().message();
+  EXPECT_GT(report->outputs.at(0).cosine, 0.99);
+  auto model = load_model_proto(dir / "q.onnx");
+  ASSERT_TRUE(model);
+  EXPECT_EQ(default_opset(*model), 13);
+  for (const auto& n : model->graph().node()) {
+    if (n.op_type() == "Slice" || n.op_type() == "Squeeze" || n.op_type() == "Unsqueeze" || n.op_type() == "Pad" ||
+        n.op_type() == "Clip") {
+      EXPECT_EQ(n.attribute_size(), 0) << n.op_type() << " kept attributes that became inputs";
+    }
+  }
+}
+
 TEST(QdqRewrite, BadInputsGiveClearErrors) {
   const fs::path dir = testing::temp_dir("qdq_errors");
   const fs::path model = small_model(dir);
