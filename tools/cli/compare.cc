@@ -109,8 +109,8 @@ void add_compare_command(CLI::App& app, CommandList& commands) {
       "architectures and the real PaddleOCR models on this machine: parameters, FLOPs, latency, throughput,\n"
       "memory, energy and carbon per inference, per precision. Prints a markdown table and a recommendation,\n"
       "writes report.json and report.html (charts) to --out. Zoo models are built once into --cache.\n"
-      "  ecoinfer compare                      # everything, about 5 minutes on 2 cores (first run: + model builds)\n"
-      "  ecoinfer compare --quick              # fewer iterations, batch 8 only, under 3 minutes\n"
+      "  ecoinfer compare                      # everything, about 6 minutes on 2 cores (first run: + model builds)\n"
+      "  ecoinfer compare --quick              # fewer iterations, batch 8 only, about 2 minutes\n"
       "  ecoinfer compare --models distilbert-base,mobilenetv3-large --precisions fp32 --region FR");
   sub->add_option("--models", f->models,
                   "comma-separated: bert-base,resnet50,mobilenetv3-large,distilbert-base,ppocr-cls,ppocr-det,ppocr-rec "
