@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# The main job: set up, build, then run and benchmark the real PaddleOCR
-# recognition model (a later issue replaces this with `ecoinfer compare`).
+# The main job: set up, build, then measure the efficient-architecture table
+# on this machine (`ecoinfer compare`: BERT, ResNet-50, MobileNetV3,
+# DistilBERT and the real PaddleOCR models; docs/COMPARE.md) and show it.
+# The table is also in build/compare/report.json and report.html.
+# Extra arguments go to compare, e.g. scripts/main.sh --quick --region FR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-MODEL=models/ch_PP-OCRv4_rec_infer.onnx
-build/ecoinfer info "$MODEL" --shape x=1x3x48x320
-echo
-build/ecoinfer bench "$MODEL" --shape x=1x3x48x320 --threads 1 --warmup 5 --iters 50
-echo
-build/ecoinfer bench "$MODEL" --shape x=1x3x48x320 --threads 2 --warmup 5 --iters 50
+build/ecoinfer compare --out build/compare "$@"

@@ -19,6 +19,8 @@ void add_bench_command(CLI::App& app, CommandList& commands);
 void add_ocr_command(CLI::App& app, CommandList& commands);
 void add_serve_command(CLI::App& app, CommandList& commands);
 void add_loadgen_command(CLI::App& app, CommandList& commands);
+void add_zoo_command(CLI::App& app, CommandList& commands);
+void add_compare_command(CLI::App& app, CommandList& commands);
 void add_quantize_command(CLI::App& app, CommandList& commands);
 
 // Exit codes: 0 success, 1 the model or input is bad (message printed),

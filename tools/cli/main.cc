@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   ecoinfer::cli::add_ocr_command(app, commands);
   ecoinfer::cli::add_serve_command(app, commands);
   ecoinfer::cli::add_loadgen_command(app, commands);
+  ecoinfer::cli::add_zoo_command(app, commands);
+  ecoinfer::cli::add_compare_command(app, commands);
   ecoinfer::cli::add_quantize_command(app, commands);
   try {
     app.parse(argc, argv);
