@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "quant/fidelity.h"
+
 namespace ecoinfer::compare {
 namespace {
 
@@ -118,33 +120,6 @@ std::string MemoryWatch::method() const {
                   : "process peak RSS minus RSS before (VmHWM could not be reset: an upper bound)";
 }
 
-double cosine_similarity(const Tensor& a, const Tensor& b) {
-  auto x = a.span<float>();
-  auto y = b.span<float>();
-  double dot = 0, xx = 0, yy = 0;
-  for (size_t i = 0; i < std::min(x.size(), y.size()); ++i) {
-    dot += static_cast<double>(x[i]) * y[i];
-    xx += static_cast<double>(x[i]) * x[i];
-    yy += static_cast<double>(y[i]) * y[i];
-  }
-  return (xx == 0 || yy == 0) ? 0.0 : dot / std::sqrt(xx * yy);
-}
-
-double top1_agreement(const Tensor& a, const Tensor& b) {
-  if (a.shape().empty() || a.numel() != b.numel()) return 0.0;
-  int64_t row = a.shape().back();
-  int64_t rows = a.numel() / std::max<int64_t>(row, 1);
-  auto x = a.span<float>();
-  auto y = b.span<float>();
-  int64_t agree = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    auto xr = x.subspan(r * row, row);
-    auto yr = y.subspan(r * row, row);
-    agree += (std::max_element(xr.begin(), xr.end()) - xr.begin()) == (std::max_element(yr.begin(), yr.end()) - yr.begin());
-  }
-  return rows == 0 ? 0.0 : static_cast<double>(agree) / static_cast<double>(rows);
-}
-
 Status measure_session(const Session& session, const CatalogEntry& entry, const CompareOptions& options,
                        const MeasureBudget& budget, energy::Meter& meter, const energy::CarbonIntensity& ci,
                        std::optional<Reference>& reference, Measurement& m) {
@@ -168,8 +143,9 @@ Status measure_session(const Session& session, const CatalogEntry& entry, const 
   if (m.precision == "fp32") {
     reference = Reference{first_batch_output};
   } else if (reference && first_batch_output.dtype() == DataType::kFloat32) {
-    m.cosine = cosine_similarity(first_batch_output, reference->output);
-    m.top1_agreement = top1_agreement(first_batch_output, reference->output);
+    m.cosine = quant::cosine_similarity(first_batch_output, reference->output);
+    const auto [agree, positions] = quant::top1_agreement(first_batch_output, reference->output);
+    m.top1_agreement = positions == 0 ? 0.0 : static_cast<double>(agree) / static_cast<double>(positions);
   }
   return Status::ok();
 }

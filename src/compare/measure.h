@@ -34,11 +34,6 @@ Status measure_session(const Session& session, const CatalogEntry& entry, const 
                        const MeasureBudget& budget, energy::Meter& meter, const energy::CarbonIntensity& ci,
                        std::optional<Reference>& reference, Measurement& m);
 
-// Cosine similarity of two float tensors of the same size, and the share of
-// rows (over the last axis) whose argmax agrees.
-double cosine_similarity(const Tensor& a, const Tensor& b);
-double top1_agreement(const Tensor& a, const Tensor& b);
-
 // Peak resident memory from here on: resets the kernel's high-water mark
 // (/proc/self/clear_refs) so the next reading belongs to one model.
 struct MemoryWatch {

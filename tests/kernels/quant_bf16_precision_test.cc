@@ -10,22 +10,14 @@
 #include <gtest/gtest.h>
 
 #include "ecoinfer/session.h"
+#include "quant/fidelity.h"
 #include "test_util.h"
 
 namespace ecoinfer {
 namespace {
 namespace fs = std::filesystem;
 
-double cosine(const Tensor& a, const Tensor& b) {
-  const auto x = testing::to_doubles(a), y = testing::to_doubles(b);
-  double dot = 0, nx = 0, ny = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    dot += x[i] * y[i];
-    nx += x[i] * x[i];
-    ny += y[i] * y[i];
-  }
-  return dot / std::sqrt(nx * ny + 1e-300);
-}
+using quant::cosine_similarity;
 
 struct Outputs {
   std::vector<NamedTensor> fp32, bf16;
@@ -61,7 +53,7 @@ void expect_close(const Outputs& o, const std::string& label) {
     const Tensor& a = o.fp32[i].tensor;
     const Tensor& b = o.bf16[i].tensor;
     ASSERT_EQ(a.shape(), b.shape());
-    EXPECT_GE(cosine(a, b), 0.99) << label << " output " << o.fp32[i].name;
+    EXPECT_GE(cosine_similarity(a, b), 0.99) << label << " output " << o.fp32[i].name;
     EXPECT_NE(std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()), 0) << label << ": bf16 gave fp32's exact bits";
   }
 }

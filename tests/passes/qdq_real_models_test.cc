@@ -18,22 +18,14 @@
 
 #include "ecoinfer/session.h"
 #include "quant/quantize.h"
+#include "quant/fidelity.h"
 #include "test_util.h"
 
 namespace ecoinfer {
 namespace {
 namespace fs = std::filesystem;
 
-double cosine(const Tensor& a, const Tensor& b) {
-  const auto x = testing::to_doubles(a), y = testing::to_doubles(b);
-  double dot = 0, nx = 0, ny = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    dot += x[i] * y[i];
-    nx += x[i] * x[i];
-    ny += y[i] * y[i];
-  }
-  return dot / std::sqrt(nx * ny + 1e-300);
-}
+using quant::cosine_similarity;
 
 struct Case {
   const char* model;
@@ -84,9 +76,9 @@ void check(const Case& c) {
       if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-')) ch = '_';
     auto ort = read_npy(dir / "ort" / (file + ".npy"));
     ASSERT_TRUE(ort) << ort.status().message();
-    const double vs_unfused = cosine(fused[i].tensor, unfused[i].tensor);
-    const double vs_ort = cosine(fused[i].tensor, *ort);
-    const double vs_fp32 = cosine(fused[i].tensor, reference[i].tensor);
+    const double vs_unfused = cosine_similarity(fused[i].tensor, unfused[i].tensor);
+    const double vs_ort = cosine_similarity(fused[i].tensor, *ort);
+    const double vs_fp32 = cosine_similarity(fused[i].tensor, reference[i].tensor);
     std::printf("%s %s: cosine int8 fused vs unfused %.5f, vs ONNX Runtime %.5f, vs fp32 %.5f\n", c.model,
                 name.c_str(), vs_unfused, vs_ort, vs_fp32);
     EXPECT_GE(vs_unfused, 0.999) << name;
