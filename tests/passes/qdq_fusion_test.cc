@@ -186,13 +186,13 @@ TEST(QdqFusion, PointwiseWithResidualMatchesUnfused) {
   check_fused_matches_unfused(build_model("u8_residual", false, "None", {8, 16, 1, 1, 1}, {16, 16, 1, 1, 1}, true), 8, 1);
 }
 
-// The same QDQ file in ONNX Runtime 1.30 (tests/quant/ort_run.js).
+// The same QDQ file in ONNX Runtime 1.30 (tests/ort_run.js).
 TEST(QdqFusion, FusedMatchesOnnxRuntime) {
   const auto model = build_model("ort", false, "Relu", {8, 16, 3, 1, 1}, {16, 16, 3, 1, 2}, true);
   const auto dir = model.parent_path();
   const Tensor x = testing::random_tensor(DataType::kFloat32, {1, 8, 20, 24}, 5, -2.0f, 2.0f);
   ASSERT_TRUE(write_npy(dir / "x.npy", x).is_ok());
-  const std::string cmd = "node " + (testing::source_dir() / "tests/quant/ort_run.js").string() + " " + model.string() +
+  const std::string cmd = "node " + (testing::source_dir() / "tests/ort_run.js").string() + " " + model.string() +
                           " " + (dir / "ort").string() + " x=" + (dir / "x.npy").string() + " > " +
                           (dir / "ort.log").string() + " 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << " failed (see " << (dir / "ort.log") << ")";

@@ -4,7 +4,7 @@
 //   - the same file unfused (optimize=false: the QDQ graph's literal
 //     meaning on the reference kernels): the fusion must not change results
 //     beyond int8 rounding ties;
-//   - ONNX Runtime 1.30 on the same file (tests/quant/ort_run.js);
+//   - ONNX Runtime 1.30 on the same file (tests/ort_run.js);
 //   - the fp32 model: the cosine is printed, not asserted: with random
 //     calibration data it measures the calibration (the quantize tool's
 //     tests hold fidelity on real calibration data), not this runtime.
@@ -64,7 +64,7 @@ void check(const Case& c) {
   ASSERT_FALSE(fused.empty() || unfused.empty() || reference.empty());
 
   ASSERT_TRUE(write_npy(dir / "x.npy", *x).is_ok());
-  const std::string cmd = "node " + (testing::source_dir() / "tests/quant/ort_run.js").string() + " " + int8.string() +
+  const std::string cmd = "node " + (testing::source_dir() / "tests/ort_run.js").string() + " " + int8.string() +
                           " " + (dir / "ort").string() + " x=" + (dir / "x.npy").string() + " > " +
                           (dir / "ort.log").string() + " 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << " failed (see " << (dir / "ort.log") << ")";

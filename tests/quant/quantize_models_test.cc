@@ -79,7 +79,7 @@ TEST_P(QuantizeRealModel, FidelityOnHeldOutImagesAndRunsInOrt) {
   const fs::path src = testing::source_dir();
   ASSERT_TRUE(fs::exists(src / "node_modules" / "onnxruntime-node" / "package.json")) << "onnxruntime-node is not installed (scripts/setup.sh)";
   const fs::path held_out = dir / "calib" / "x" / "009.npy";
-  const std::string cmd = "timeout 120 node " + (src / "tests" / "quant" / "ort_run.js").string() + " " + out.string() +
+  const std::string cmd = "timeout 120 node " + (src / "tests" / "ort_run.js").string() + " " + out.string() +
                           " " + (dir / "ort").string() + " x=" + held_out.string() + " 2>" + (dir / "err").string();
   const int status = std::system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "ORT failed on the quantized model:\n" << slurp(dir / "err");
@@ -131,7 +131,7 @@ TEST(QuantizeRealModelDynamic, RecMatMulsRunInOrt) {
   const fs::path src = testing::source_dir();
   ASSERT_TRUE(fs::exists(src / "node_modules" / "onnxruntime-node" / "package.json")) << "onnxruntime-node is not installed (scripts/setup.sh)";
   ASSERT_TRUE(write_npy(dir / "x.npy", testing::random_tensor(DataType::kFloat32, {1, 3, 48, 160}, 7)).is_ok());
-  const std::string cmd = "timeout 120 node " + (src / "tests" / "quant" / "ort_run.js").string() + " " +
+  const std::string cmd = "timeout 120 node " + (src / "tests" / "ort_run.js").string() + " " +
                           (dir / "q.onnx").string() + " " + (dir / "ort").string() + " x=" + (dir / "x.npy").string() +
                           " 2>" + (dir / "err").string();
   const int status = std::system(cmd.c_str());

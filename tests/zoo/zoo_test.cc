@@ -1,6 +1,6 @@
 // The zoo's models: parameter counts match the reference implementations,
 // and each model runs in ecoinfer with the same outputs as ONNX Runtime 1.30
-// (tests/zoo/ort_run.js, run with node at test time).
+// (tests/ort_run.js, run with node at test time).
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -63,7 +63,7 @@ TEST_P(ZooModelTest, ParameterCountMatchesReferenceAndOutputsMatchOnnxRuntime) {
   EXPECT_NEAR(gflops, expected_gflops.at(info->name), 0.05 * expected_gflops.at(info->name));
 
   ASSERT_TRUE(ort_available()) << "onnxruntime-node or node is missing (scripts/setup.sh)";
-  std::string command = fmt::format("node {}/tests/zoo/ort_run.js {} {}", testing::source_dir().string(), model.string(), dir.string());
+  std::string command = fmt::format("node {}/tests/ort_run.js {} {}", testing::source_dir().string(), model.string(), dir.string());
   for (const auto& in : inputs) {
     fs::path file = dir / (in.name + ".npy");
     ASSERT_TRUE(write_npy(file, in.tensor).is_ok());
