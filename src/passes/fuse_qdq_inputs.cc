@@ -116,7 +116,7 @@ bool fuse_conv(ir::Graph& g, ir::Node& conv) {
   const int64_t channels = weights->dim(0);
   for (int32_t z : w->zeros) if (z != 0) return false;  // oneDNN takes symmetric weights only
   if (w->scales.size() != 1 && !(static_cast<int64_t>(w->scales.size()) == channels &&
-                                 (w->axis == 0 || w->axis == -weights->rank()))) {
+                                 (w->axis == 0 || w->axis == -static_cast<int64_t>(weights->rank())))) {
     return false;
   }
   std::optional<Tensor> bias;

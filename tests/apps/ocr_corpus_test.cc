@@ -217,7 +217,9 @@ TEST_F(OcrCorpus, SecondRunRunsNoModelAndAChangedParameterRerunsOnlyItsStage) {
   // Lineage: every stage of every item, with the model file's hash on model stages.
   ASSERT_EQ(second.lineage["items"].size(), files.size());
   for (const auto& stage : second.lineage["items"][0]["stages"]) {
-    if (stage["stage"] == "det model") EXPECT_EQ(stage["model_hash"].get<std::string>().size(), 16u);
+    if (stage["stage"] == "det model") {
+      EXPECT_EQ(stage["model_hash"].get<std::string>().size(), 16u);
+    }
     EXPECT_FALSE(stage["outputs"].empty()) << stage.dump();
   }
 
