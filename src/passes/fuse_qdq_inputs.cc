@@ -1,9 +1,9 @@
 // The first half of QDQ fusion (the second is fuse_qdq_outputs.cc): a Conv
 // whose input and weights come through DequantizeLinear
 //
-//   x_q -> DequantizeLinear(s_x, z_x) --\
+//   x_q -> DequantizeLinear(s_x, z_x) --+
 //   W_q -> DequantizeLinear(s_w[m], 0) --> Conv -> y (float32)
-//   B   (float32, or int32 -> DequantizeLinear) --/
+//   B   (float32, or int32 -> DequantizeLinear) --+
 //
 // becomes one int8 Conv reading x_q, W_q and an int32 bias directly, with
 // the scales as attributes (passes/pass.h kQuant*): the oneDNN int8

@@ -17,15 +17,6 @@ std::optional<int64_t> parse_version(const std::string& s) {
   return v;
 }
 
-// bf16 needs a session precision option the engine does not offer yet: say
-// so at load rather than serve fp32 under a bf16 label.
-Status check_precision(const ModelConfig& c) {
-  if (c.precision == Precision::kBf16)
-    return unimplemented("precision bf16 is not available in this build (the engine has no bf16 session option); "
-                         "use \"fp32\", or \"int8\" with a quantized model.onnx");
-  return Status::ok();
-}
-
 }  // namespace
 
 Expected<std::unique_ptr<Repository>> Repository::open(const std::filesystem::path& dir,
@@ -80,7 +71,6 @@ Expected<std::unique_ptr<ModelVersion>> Repository::load_version(const std::stri
                                                                  const std::filesystem::path& file,
                                                                  const LoadedConfig& config,
                                                                  const RepositoryOptions& options) {
-  ECOINFER_RETURN_IF_ERROR(check_precision(config.config));
   auto m = std::make_unique<ModelVersion>();
   m->model = name;
   m->version = version;
@@ -88,7 +78,11 @@ Expected<std::unique_ptr<ModelVersion>> Repository::load_version(const std::stri
   const int threads = m->config.threads > 0 ? m->config.threads : options.default_threads;
   std::unique_ptr<Session> session;
   try {  // a library exception must not take the server down
-    auto loaded = Session::load(file, {.threads = threads});
+    // int8 is the model file's own (QDQ or QLinear ops); bf16 is a session
+    // option that runs the fp32 file's matrix ops in bfloat16.
+    SessionOptions session_options{.threads = threads};
+    if (m->config.precision == Precision::kBf16) session_options.precision = ecoinfer::Precision::kBf16;
+    auto loaded = Session::load(file, session_options);
     if (!loaded) return loaded.status();
     session = std::move(*loaded);
   } catch (const std::exception& e) {

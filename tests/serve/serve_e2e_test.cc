@@ -1,6 +1,7 @@
 // `ecoinfer serve` end to end: the real server process on a free loopback
 // port, a repository holding the real cls model, a small built model and a
 // broken one, driven with curl as a user (or a Triton HTTP client) would.
+#include <algorithm>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -170,7 +171,9 @@ class ServeE2E : public ::testing::Test {
         << R"({"max_batch_size": 8, "dynamic_batching": {"max_queue_delay_microseconds": 1000}, "response_cache": true})";
     add_doubling_model(repo, "double", "");
     add_doubling_model(repo, "slow", R"({"max_batch_size": 4, "dynamic_batching": {"max_queue_delay_microseconds": 2000000}})");
-    add_doubling_model(repo, "bf16", R"({"precision": "bf16"})");  // refused at load, not served as fp32
+    fs::create_directories(repo / "cls_bf16" / "1");
+    fs::copy_file(testing::models_dir() / "ch_ppocr_mobile_v2.0_cls_infer.onnx", repo / "cls_bf16" / "1" / "model.onnx");
+    std::ofstream(repo / "cls_bf16" / "config.json") << R"({"max_batch_size": 8, "precision": "bf16"})";
     fs::create_directories(repo / "broken" / "1");
     std::ofstream(repo / "broken" / "1" / "model.onnx") << "not an onnx file";
     std::ofstream(*dir_ / "token") << kToken << "\n";
@@ -218,21 +221,17 @@ TEST_F(ServeE2E, HealthAndRepositoryIndexReportTheBrokenModel) {
   EXPECT_EQ(ready.json_body()["ready"], false);
   HttpReply index = curl("POST", url("/v2/repository/index"), *dir_);
   ASSERT_EQ(index.status, 200);
-  bool broken_seen = false, bf16_seen = false;
+  bool broken_seen = false;
   for (const json& e : index.json_body()) {
     if (e["name"] == "broken") {
       broken_seen = true;
       EXPECT_EQ(e["state"], "UNAVAILABLE");
       EXPECT_NE(e["reason"].get<std::string>().find("not a valid ONNX model"), std::string::npos) << e.dump();
-    } else if (e["name"] == "bf16") {
-      bf16_seen = true;
-      EXPECT_EQ(e["state"], "UNAVAILABLE");
-      EXPECT_NE(e["reason"].get<std::string>().find("precision bf16 is not available"), std::string::npos) << e.dump();
     } else {
       EXPECT_EQ(e["state"], "READY") << e.dump();
     }
   }
-  EXPECT_TRUE(broken_seen && bf16_seen) << index.body;
+  EXPECT_TRUE(broken_seen) << index.body;
   EXPECT_EQ(post_json("/v2/models/broken/infer", infer_body(*x_, false)).status, 503);
 }
 
@@ -272,6 +271,22 @@ TEST_F(ServeE2E, JsonInferenceNestedAndFlatEqualsEcoinferRun) {
     EXPECT_EQ(j["outputs"][0]["name"], kClsOutput);
     EXPECT_EQ(j["outputs"][0]["datatype"], "FP32");
     EXPECT_TRUE(testing::tensors_close(tensor_from_json(j["outputs"][0]), *expected_, 1e-5, 1e-6));
+  }
+}
+
+// precision "bf16" in config.json runs the fp32 file's convolutions in
+// bfloat16: close to fp32, same class per image.
+TEST_F(ServeE2E, Bf16ModelAnswersCloseToFp32) {
+  HttpReply r = post_json("/v2/models/cls_bf16/infer", infer_body(*x_, false));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Tensor y = tensor_from_json(r.json_body()["outputs"][0]);
+  ASSERT_EQ(y.shape(), expected_->shape());
+  EXPECT_TRUE(testing::tensors_close(y, *expected_, 0.05, 0.02));
+  const int64_t classes = y.dim(1);
+  for (int64_t n = 0; n < y.dim(0); ++n) {
+    const float* a = y.data<float>() + n * classes;
+    const float* b = expected_->data<float>() + n * classes;
+    EXPECT_EQ(std::max_element(a, a + classes) - a, std::max_element(b, b + classes) - b) << "image " << n;
   }
 }
 
