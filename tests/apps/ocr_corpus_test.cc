@@ -20,6 +20,10 @@ namespace ecoinfer::ocr {
 namespace {
 namespace fs = std::filesystem;
 
+// A hang guard, not a speed check: the sanitizer build reads the corpus
+// several times slower than Release.
+constexpr int kSlowRunSeconds = 600;
+
 // PaddleOCR's RecMetric compares with spaces removed (ignore_space=True):
 // whether the recognizer emits a space between two words is not an error.
 std::string without_spaces(std::string s) {
@@ -99,7 +103,7 @@ std::vector<fs::path> OcrCorpus::images_;
 TEST_F(OcrCorpus, ReadsAtLeast95PercentOfLinesExactlyAndNothingOnBlankImages) {
   std::string args;
   for (const fs::path& p : images_) args += " " + p.string();
-  const testing::CliOutcome o = testing::run_cli("ocr --json --no-cache --threads 2 --models-dir " + testing::models_dir().string() + args);
+  const testing::CliOutcome o = testing::run_cli("ocr --json --no-cache --threads 2 --models-dir " + testing::models_dir().string() + args, kSlowRunSeconds);
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const nlohmann::json doc = nlohmann::json::parse(o.out, nullptr, false);
   ASSERT_FALSE(doc.is_discarded()) << o.out;
@@ -149,7 +153,8 @@ TEST_F(OcrCorpus, BadFilesFailAloneAndTheOthersAreRead) {
   std::string args;
   for (const std::string& f : files) args += " " + f;
   const testing::CliOutcome o =
-      testing::run_cli("ocr --json --no-cache --max-pixels 2000000 --models-dir " + testing::models_dir().string() + args);
+      testing::run_cli("ocr --json --no-cache --max-pixels 2000000 --models-dir " + testing::models_dir().string() + args,
+                       kSlowRunSeconds);
   EXPECT_EQ(o.exit_code, 1) << o.err;
   const std::map<std::string, std::string> expected = {{"notes.png", "not an image"},
                                                        {"empty.png", "empty"},

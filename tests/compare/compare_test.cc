@@ -35,7 +35,7 @@ TEST(CompareCli, QuickRunWritesTableJsonAndHtml) {
   const std::string args = "compare --quick --models mobilenetv3-large,ppocr-cls --precisions fp32,bf16,int8 --threads 2 "
                            "--region FR --out " + (dir / "out").string() + " --cache " + (dir / "cache").string() +
                            " --models-dir " + testing::models_dir().string();
-  const testing::CliOutcome o = testing::run_cli(args, 170);
+  const testing::CliOutcome o = testing::run_cli(args, 600);  // a hang guard; the sanitizer build is slow
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   const std::string& table = o.out;
   EXPECT_NE(table.find("| Figure | MobileNetV3-Large | PP-OCR cls (MobileNetV3) |"), std::string::npos) << table;
