@@ -2,10 +2,10 @@
 // MobileNetV3 and the real PaddleOCR classifier): the table, a report.json
 // with the documented schema, a report.html with its SVG charts. Plus the
 // fidelity and recommendation rules on known inputs.
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -42,9 +42,11 @@ TEST(CompareCli, QuickRunWritesTableJsonAndHtml) {
   EXPECT_NE(table.find("**fp32** Latency p50, batch 1 (ms)"), std::string::npos) << table;
   EXPECT_NE(table.find("**bf16** Fidelity vs fp32 (cosine / top-1)"), std::string::npos) << table;
   EXPECT_NE(table.find("**int8** Fidelity vs fp32 (cosine / top-1)"), std::string::npos) << table;
-  // Either the pick or the fastest, depending on this machine's latency.
-  EXPECT_NE(table.find("- image classification: "), std::string::npos) << table;
-  EXPECT_NE(table.find("MobileNetV3-Large fp32 (p99 "), std::string::npos) << table;
+  // Which model and precision it names depends on this machine's timings
+  // (the rules themselves are tested on fixed measurements below): here only
+  // that it names a measured one with its p99.
+  EXPECT_TRUE(std::regex_search(table, std::regex("- image classification: .*MobileNetV3-Large (fp32|bf16|int8) \\(p99 ")))
+      << table;
 
   const json r = json::parse(slurp(dir / "out" / "report.json"));
   EXPECT_EQ(r["schema"], "ecoinfer.compare/1");

@@ -9,20 +9,23 @@
 
 #include "commands.h"
 
-// libgomp (oneDNN's OpenMP) spins waiting threads by default. On a shared
-// or busy machine a spinning thread burns a core another process needs, and
-// every spin is energy spent on nothing: measured here with 2 threads under
-// load, passive waiting made cls 3x faster and cut its estimated energy 4x.
-// libgomp reads the policy when it loads, so set it and start again once;
-// a user's own OMP_WAIT_POLICY is respected.
-void prefer_passive_openmp_waiting(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+// How libgomp's (oneDNN's OpenMP) idle threads wait between parallel
+// regions. Its default spins for up to 300k iterations; fully passive
+// waiting (sleep at once) was 3x faster under load but, on a quiet machine,
+// made cls at 2 threads 7.5x slower (9.5 vs 1.3 ms) and 4x costlier in
+// estimated energy, since a model run is hundreds of short regions each
+// paying a futex wake-up. A bounded spin of 100k iterations was the best or
+// near it in both cases (docs/PERFORMANCE.md, "How OpenMP threads wait").
+// libgomp reads this when it loads, so set it and start again once; a
+// user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is respected.
+void bound_openmp_spin_waiting(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  setenv("GOMP_SPINCOUNT", "100000", 1);
   execv("/proc/self/exe", argv);  // returns only on failure: then go on as is
 }
 
 int main(int argc, char** argv) {
-  prefer_passive_openmp_waiting(argv);
+  bound_openmp_spin_waiting(argv);
   CLI::App app{"ecoinfer: run ONNX models on the CPU with the least energy, and show what it costs.\n"
                "Try: ecoinfer info MODEL.onnx    ecoinfer bench MODEL.onnx --shape x=1x3x48x320"};
   app.require_subcommand(1);
