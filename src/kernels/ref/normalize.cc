@@ -6,7 +6,6 @@
 // large inputs do not overflow; float exp uses a polynomial the compiler
 // vectorizes (libm's expf does not vectorize without -ffast-math).
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -16,6 +15,7 @@
 
 #include "common/half.h"
 #include "kernels/dispatch.h"
+#include "kernels/ref/fast_math.h"
 #include "kernels/kernel.h"
 
 namespace ecoinfer::kernels {
@@ -40,24 +40,7 @@ inline T store(C v) {
   else return static_cast<T>(v);
 }
 
-// expf after Cephes: exp(x) = 2^n * exp(r), |r| <= ln2/2, with a degree-6
-// polynomial for exp(r); about 1 ulp. Returns 0 below the float range.
-inline float fast_exp(float x) {
-  const float xc = std::min(std::max(x, -87.33f), 88.72f);
-  // Round to nearest by the 1.5 * 2^23 trick: std::floor blocks GCC's
-  // vectorizer without -ffast-math.
-  const float n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;
-  const float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float e = p * r * r + r + 1.0f;
-  const float scale = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-  return x < -87.33f ? 0.0f : e * scale;
-}
+// Softmax's float exp is the vectorizable one the elementwise kernels use.
 inline float exp_of(float x) { return fast_exp(x); }
 inline double exp_of(double x) { return std::exp(x); }
 
