@@ -41,17 +41,17 @@ TEST(ChannelsLastConvs, MarksConvToConvEdgesOnly) {
   b.node("Conv", {"v", "wv"}, {"kw"});
   b.node("Conv", {"v", "kw"}, {"y2"});
   for (const char* y : {"y0", "y1", "y2"}) b.output(y, onnx::TensorProto::FLOAT, {});
-  FusionRun r = run_fused(b, "channels_last",
+  PassRun r = run_fused(b, "channels_last",
                           {&passes::fuse_conv_activation_pass, &passes::fuse_conv_residual_pass,
                            &passes::channels_last_convs_pass},
                           {{"x", random_tensor(DataType::kFloat32, {1, 8, 9, 7}, 7)},
                            {"v", random_tensor(DataType::kFloat32, {1, 4, 5, 5}, 8)}});
-  expect_same(r);
-  for (const char* v : {"a", "er", "d", "s"}) EXPECT_TRUE(output_marked(r.graph, v)) << v;
-  for (const char* v : {"f", "y1", "kw", "y2"}) EXPECT_FALSE(output_marked(r.graph, v)) << v;
+  expect_same_outputs(r);
+  for (const char* v : {"a", "er", "d", "s"}) EXPECT_TRUE(output_marked(r.optimized, v)) << v;
+  for (const char* v : {"f", "y1", "kw", "y2"}) EXPECT_FALSE(output_marked(r.optimized, v)) << v;
   // The projection reads both its X and the residual channels-last.
-  for (const ir::Node& n : r.graph.nodes) {
-    if (r.graph.name_of(n.outputs[0]) == "s") {
+  for (const ir::Node& n : r.optimized.nodes) {
+    if (r.optimized.name_of(n.outputs[0]) == "s") {
       EXPECT_EQ(passes::channels_last_inputs(n), (std::vector<int64_t>{0, 3}));
     }
   }

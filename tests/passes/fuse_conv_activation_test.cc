@@ -36,19 +36,19 @@ TEST(FuseConvActivation, EveryActivationAfterConvMatMulGemm) {
   b.node("Relu", {"g"}, {"y9"});
   b.output("y8", onnx::TensorProto::FLOAT, {});
   b.output("y9", onnx::TensorProto::FLOAT, {});
-  FusionRun r = run_fused(b, "fuse_act_every", {&passes::fuse_conv_activation_pass},
+  PassRun r = run_fused(b, "fuse_act_every", {&passes::fuse_conv_activation_pass},
                           {{"x", random_tensor(DataType::kFloat32, {1, 4, 6, 6}, 5, -3, 3)},
                            {"a", random_tensor(DataType::kFloat32, {3, 5}, 6)}});
-  expect_same(r);
+  expect_same_outputs(r);
   EXPECT_EQ(r.rewrites, 11);
-  EXPECT_EQ(r.graph.nodes.size(), 10u);
-  EXPECT_EQ(post_ops_of(r.graph, "y0"), Strings{"eltwise:relu:0:0"});
-  EXPECT_EQ(post_ops_of(r.graph, "y1"), Strings{"eltwise:relu:0.200000003:0"});
-  EXPECT_EQ(post_ops_of(r.graph, "y2"), Strings{"eltwise:clip:0:6"});
-  EXPECT_EQ(post_ops_of(r.graph, "y3"), Strings{"eltwise:hardsigmoid:0.300000012:0.400000006"});
-  EXPECT_EQ(post_ops_of(r.graph, "y6"), Strings{"eltwise:hardswish:0:0"});
-  EXPECT_EQ(post_ops_of(r.graph, "y8"), (Strings{"binary:add:2", "eltwise:tanh:0:0"}));
-  EXPECT_EQ(post_ops_of(r.graph, "y9"), Strings{"eltwise:relu:0:0"});
+  EXPECT_EQ(r.optimized.nodes.size(), 10u);
+  EXPECT_EQ(post_ops_of(r.optimized, "y0"), Strings{"eltwise:relu:0:0"});
+  EXPECT_EQ(post_ops_of(r.optimized, "y1"), Strings{"eltwise:relu:0.200000003:0"});
+  EXPECT_EQ(post_ops_of(r.optimized, "y2"), Strings{"eltwise:clip:0:6"});
+  EXPECT_EQ(post_ops_of(r.optimized, "y3"), Strings{"eltwise:hardsigmoid:0.300000012:0.400000006"});
+  EXPECT_EQ(post_ops_of(r.optimized, "y6"), Strings{"eltwise:hardswish:0:0"});
+  EXPECT_EQ(post_ops_of(r.optimized, "y8"), (Strings{"binary:add:2", "eltwise:tanh:0:0"}));
+  EXPECT_EQ(post_ops_of(r.optimized, "y9"), Strings{"eltwise:relu:0:0"});
 }
 
 // PaddleOCR's HardSwish spellings with PP-OCRv4's learnt affine after them,
@@ -95,17 +95,17 @@ TEST(FuseConvActivation, PaddleHardSwishAndSwish) {
   b.initializer("half", {}, {0.5f});
   b.node("Sub", {"half", "p5"}, {"y5"});
   for (int i = 0; i < 6; ++i) b.output("y" + std::to_string(i), onnx::TensorProto::FLOAT, {});
-  FusionRun r = run_fused(b, "fuse_act_paddle", {&passes::fuse_conv_activation_pass},
+  PassRun r = run_fused(b, "fuse_act_paddle", {&passes::fuse_conv_activation_pass},
                           {{"x", random_tensor(DataType::kFloat32, {1, 4, 7, 5}, 4, -4, 4)}});
-  expect_same(r);
-  EXPECT_EQ(r.graph.nodes.size(), 6u);
-  EXPECT_EQ(post_ops_of(r.graph, "y0"),
+  expect_same_outputs(r);
+  EXPECT_EQ(r.optimized.nodes.size(), 6u);
+  EXPECT_EQ(post_ops_of(r.optimized, "y0"),
             (Strings{"eltwise:hardswish:0:0", "eltwise:linear:0.180000007:0", "eltwise:linear:1:-0.200000003"}));
-  EXPECT_EQ(post_ops_of(r.graph, "y1"), Strings{"eltwise:hardswish:0:0"});
-  EXPECT_EQ(post_ops_of(r.graph, "y2"), Strings{"eltwise:hardswish:0:0"});
-  EXPECT_EQ(post_ops_of(r.graph, "y3"), Strings{"eltwise:swish:1:0"});
-  EXPECT_EQ(post_ops_of(r.graph, "y4"), Strings{"eltwise:swish:1:0"});
-  EXPECT_EQ(post_ops_of(r.graph, "y5"), (Strings{"eltwise:relu:0:0", "binary:mul:3", "eltwise:linear:-1:0.5"}));
+  EXPECT_EQ(post_ops_of(r.optimized, "y1"), Strings{"eltwise:hardswish:0:0"});
+  EXPECT_EQ(post_ops_of(r.optimized, "y2"), Strings{"eltwise:hardswish:0:0"});
+  EXPECT_EQ(post_ops_of(r.optimized, "y3"), Strings{"eltwise:swish:1:0"});
+  EXPECT_EQ(post_ops_of(r.optimized, "y4"), Strings{"eltwise:swish:1:0"});
+  EXPECT_EQ(post_ops_of(r.optimized, "y5"), (Strings{"eltwise:relu:0:0", "binary:mul:3", "eltwise:linear:-1:0.5"}));
 }
 
 TEST(FuseConvActivation, LeavesWhatItCannotFuse) {
@@ -126,10 +126,10 @@ TEST(FuseConvActivation, LeavesWhatItCannotFuse) {
   random_initializer(b, "spatial", {1, 1, 5, 5}, 2);
   b.node("Mul", {"c5", "spatial"}, {"y5"});  // not per channel
   for (const char* y : {"y0", "y1a", "y1b", "y2", "y3", "y4", "y5"}) b.output(y, onnx::TensorProto::FLOAT, {});
-  FusionRun r = run_fused(b, "fuse_act_leaves", {&passes::fuse_conv_activation_pass},
+  PassRun r = run_fused(b, "fuse_act_leaves", {&passes::fuse_conv_activation_pass},
                           {{"x", random_tensor(DataType::kFloat32, {1, 3, 5, 5}, 3)},
                            {"lo", random_tensor(DataType::kFloat32, {}, 4)}});
-  expect_same(r, 0, 0);
+  expect_same_outputs(r, 0, 0);
   EXPECT_EQ(r.rewrites, 0);
 }
 
@@ -147,11 +147,11 @@ TEST(FuseConvActivation, StopsWhereOneDnnCannotChain) {
   b.node("Sigmoid", {"u"}, {"s2"});
   b.node("Mul", {"sw", "s2"}, {"y"});
   b.output("y", onnx::TensorProto::FLOAT, {});
-  FusionRun r = run_fused(b, "fuse_act_chain", {&passes::fuse_conv_activation_pass},
+  PassRun r = run_fused(b, "fuse_act_chain", {&passes::fuse_conv_activation_pass},
                           {{"x", random_tensor(DataType::kFloat32, {1, 3, 4, 4}, 2)}});
-  expect_same(r);
+  expect_same_outputs(r);
   EXPECT_EQ(r.rewrites, 1);
-  EXPECT_EQ(post_ops_of(r.graph, "sw"), Strings{"eltwise:swish:1:0"});
+  EXPECT_EQ(post_ops_of(r.optimized, "sw"), Strings{"eltwise:swish:1:0"});
 }
 
 }  // namespace

@@ -35,9 +35,13 @@ struct PassRun {
   std::vector<NamedTensor> outputs;
 };
 
-inline std::vector<NamedTensor> run_graph(ir::Graph graph, const std::vector<NamedTensor>& inputs) {
+// `optimize` false runs the graph exactly as given (the rest of the pipeline
+// off), so a comparison checks only the passes a test applied.
+inline std::vector<NamedTensor> run_graph(ir::Graph graph, const std::vector<NamedTensor>& inputs,
+                                          bool optimize = true) {
   SessionOptions options;
   options.threads = 1;
+  options.optimize = optimize;
   auto session = runtime::SessionImpl::create(std::move(graph), options);
   EXPECT_TRUE(session.has_value()) << session.status().message();
   if (!session) return {};
@@ -46,9 +50,10 @@ inline std::vector<NamedTensor> run_graph(ir::Graph graph, const std::vector<Nam
   return out ? std::move(*out) : std::vector<NamedTensor>{};
 }
 
-// Loads `model` twice, applies `passes` (in order) to one copy, runs both.
+// Loads `model` twice, applies `passes` (in order) to one copy, runs both
+// (with or without the rest of the optimization pipeline).
 inline PassRun run_with_and_without(const std::filesystem::path& model, const std::vector<PassFunction>& passes,
-                                    const std::vector<NamedTensor>& inputs) {
+                                    const std::vector<NamedTensor>& inputs, bool optimize_rest = true) {
   PassRun r;
   auto plain = onnx_import::load_model(model);
   auto graph = onnx_import::load_model(model);
@@ -62,8 +67,8 @@ inline PassRun run_with_and_without(const std::filesystem::path& model, const st
   }
   r.nodes_after = graph->nodes.size();
   r.optimized = *graph;
-  r.reference = run_graph(std::move(*plain), inputs);
-  r.outputs = run_graph(std::move(*graph), inputs);
+  r.reference = run_graph(std::move(*plain), inputs, optimize_rest);
+  r.outputs = run_graph(std::move(*graph), inputs, optimize_rest);
   return r;
 }
 
