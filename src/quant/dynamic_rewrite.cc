@@ -33,7 +33,7 @@ class DynamicRewriter {
         continue;
       }
       ECOINFER_RETURN_IF_ERROR(quantize(node));
-      result.quantized.push_back({node.name(), node.op_type(), node.output(0)});
+      result.quantized.push_back({node.name(), node.op_type(), node.output(0), {node.input(0)}});
     }
     graph_.clear_node();
     for (auto& n : emitted_) *graph_.add_node() = std::move(n);

@@ -79,7 +79,11 @@ Expected<FidelityResult> measure_fidelity(const onnx::ModelProto& fp32, const on
                                           const std::vector<QuantizedNode>& layers, const std::vector<Sample>& held_out,
                                           int threads, const ProgressFn& progress) {
   std::vector<std::string> layer_tensors;
-  for (const QuantizedNode& l : layers) layer_tensors.push_back(l.output);
+  for (const QuantizedNode& l : layers) {
+    layer_tensors.push_back(l.output);
+    for (const std::string& in : l.inputs)
+      if (std::find(layer_tensors.begin(), layer_tensors.end(), in) == layer_tensors.end()) layer_tensors.push_back(in);
+  }
   ECOINFER_ASSIGN_OR_RETURN(auto reference, session_with_outputs(fp32, layer_tensors, threads));
   ECOINFER_ASSIGN_OR_RETURN(auto int8, int8_session(quantized, layer_tensors, threads));
   FidelityResult result;
@@ -106,12 +110,15 @@ Expected<FidelityResult> measure_fidelity(const onnx::ModelProto& fp32, const on
       top1[i].first += agree;
       top1[i].second += positions;
     }
-    for (LayerFidelity& l : result.layers) {
+    for (size_t k = 0; k < layers.size(); ++k) {
+      LayerFidelity& l = result.layers[k];
       const Tensor& x = fa[l.tensor];
       const Tensor& y = fb[l.tensor];
       if (!comparable(x, y)) continue;
       l.cosine = std::min(l.cosine, cosine_similarity(x, y));
       l.max_abs_error = std::max(l.max_abs_error, max_abs_error(x, y));
+      for (const std::string& in : layers[k].inputs)  // a graph input is not an output: left at 1
+        if (comparable(fa[in], fb[in])) l.input_cosine = std::min(l.input_cosine, cosine_similarity(fa[in], fb[in]));
     }
     if (progress) progress("fidelity", s + 1, total);
   }

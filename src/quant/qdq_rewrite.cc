@@ -149,8 +149,10 @@ class StaticRewriter {
         emitted_.push_back(node);
         continue;
       }
+      std::vector<std::string> inputs;
+      for (int i : plan->activations) inputs.push_back(node.input(i));
       ECOINFER_RETURN_IF_ERROR(quantize_node(node, *plan));
-      result.quantized.push_back({node.name(), node.op_type(), node.output(0)});
+      result.quantized.push_back({node.name(), node.op_type(), node.output(0), std::move(inputs)});
       emitted_.push_back(node);
     }
     graph_.clear_node();

@@ -19,6 +19,7 @@ struct QuantizedNode {
   std::string name;
   std::string op_type;
   std::string output;  // its first output: same name in the fp32 and the quantized model
+  std::vector<std::string> inputs;  // its activation inputs (also the same in both models)
 };
 
 struct RewriteResult {

@@ -3,6 +3,7 @@
 #include "quant/quantize.h"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -49,7 +50,9 @@ std::string QuantizeReport::failure_message() const {
   const size_t shown = std::min<size_t>(layers.size(), 5);
   for (size_t i = 0; i < shown; ++i)
     message += fmt::format("{} {} ({}) {:.4f}", i == 0 ? "" : ",", layers[i].node, layers[i].op_type, layers[i].cosine);
-  message += "; try --per-channel, another --method, more representative --calibration data, or --exclude those layers";
+  if (!auto_excluded.empty()) message += fmt::format("; {} node(s) already kept fp32 by --auto-exclude", auto_excluded.size());
+  message += "; try --per-channel, another --method, more representative --calibration data, --exclude those layers "
+             "or --auto-exclude N";
   return message;
 }
 
@@ -75,6 +78,54 @@ int64_t size_of(const fs::path& p) {
   return ec ? 0 : static_cast<int64_t>(size);
 }
 
+struct QuantizedModel {
+  onnx::ModelProto model;
+  RewriteResult rewrite;
+  FidelityResult fidelity;
+};
+
+double lowest_cosine(const QuantizedModel& m) {
+  double lowest = 1;
+  for (const OutputFidelity& o : m.fidelity.outputs) lowest = std::min(lowest, o.cosine);
+  return lowest;
+}
+
+// The layer, not yet tried, whose output lost the most cosine against its
+// own inputs: the error it adds itself, where the lowest output cosine would
+// mostly name the deepest layer, which only inherits the error of the ones
+// before it. Empty when every layer was tried.
+std::string largest_own_error(const std::vector<LayerFidelity>& layers, const std::set<std::string>& tried) {
+  const LayerFidelity* worst = nullptr;
+  for (const LayerFidelity& l : layers) {
+    if (tried.count(l.node)) continue;
+    if (!worst || l.input_cosine - l.cosine > worst->input_cosine - worst->cosine) worst = &l;
+  }
+  return worst ? worst->node : std::string();
+}
+
+// Rewrites a copy of `unquantized` (the fp32 graph at the needed opset) and
+// measures it against fp32 on the held-out samples.
+Expected<QuantizedModel> rewrite_and_measure(const onnx::ModelProto& fp32, const onnx::ModelProto& unquantized,
+                                             const std::map<std::string, FloatRange>& ranges, const Samples& samples,
+                                             const QuantizeOptions& options, const fs::path& in,
+                                             const ProgressFn& progress) {
+  QuantizedModel m;
+  m.model = unquantized;
+  if (options.mode == QuantMode::kStatic) {
+    ECOINFER_ASSIGN_OR_RETURN(m.rewrite, rewrite_static(*m.model.mutable_graph(), ranges, options));
+  } else {
+    ECOINFER_ASSIGN_OR_RETURN(m.rewrite, rewrite_dynamic(*m.model.mutable_graph(), options));
+  }
+  if (m.rewrite.quantized.empty())
+    return invalid_argument(fmt::format("nothing to quantize in {}: no {} with a float weight{}", in.string(),
+                                        options.mode == QuantMode::kStatic ? "Conv, MatMul or Gemm" : "MatMul",
+                                        m.rewrite.excluded > 0 ? " that --exclude leaves" : ""));
+  m.model.set_producer_name("ecoinfer quantize");
+  ECOINFER_ASSIGN_OR_RETURN(m.fidelity, measure_fidelity(fp32, m.model, m.rewrite.quantized, samples.held_out,
+                                                         options.threads, progress));
+  return m;
+}
+
 Status check_paths(const fs::path& in, const fs::path& out) {
   std::error_code ec;
   if (fs::exists(out, ec) && fs::equivalent(in, out, ec))
@@ -87,6 +138,9 @@ Status check_paths(const fs::path& in, const fs::path& out) {
 Expected<QuantizeReport> quantize_model(const fs::path& in, const fs::path& out, const QuantizeOptions& options,
                                         const ProgressFn& progress) {
   ECOINFER_RETURN_IF_ERROR(check_paths(in, out));
+  if (options.auto_exclude < 0) return invalid_argument("--auto-exclude must be 0 or more (the most nodes to keep fp32)");
+  if (options.auto_exclude > 0 && options.mode != QuantMode::kStatic)
+    return invalid_argument("--auto-exclude works in static mode only (dynamic mode has no calibrated layers to drop)");
   if (options.min_cosine < -1 || options.min_cosine > 1)
     return invalid_argument(fmt::format("--min-cosine {} is outside [-1, 1]", options.min_cosine));
   ECOINFER_ASSIGN_OR_RETURN(onnx::ModelProto fp32, load_model_proto(in));
@@ -111,30 +165,45 @@ Expected<QuantizeReport> quantize_model(const fs::path& in, const fs::path& out,
   }
   fp32_session.reset();
 
-  RewriteResult rewrite;
+  std::map<std::string, FloatRange> ranges;
   if (options.mode == QuantMode::kStatic) {
     const auto tensors = tensors_to_calibrate(quantized.graph(), options);
-    ECOINFER_ASSIGN_OR_RETURN(auto ranges, collect_ranges(fp32, tensors, samples.calibration, options, progress));
+    ECOINFER_ASSIGN_OR_RETURN(ranges, collect_ranges(fp32, tensors, samples.calibration, options, progress));
     report.calibration_samples = static_cast<int>(samples.calibration.size());
-    ECOINFER_ASSIGN_OR_RETURN(rewrite, rewrite_static(*quantized.mutable_graph(), ranges, options));
-  } else {
-    ECOINFER_ASSIGN_OR_RETURN(rewrite, rewrite_dynamic(*quantized.mutable_graph(), options));
   }
-  if (rewrite.quantized.empty())
-    return invalid_argument(fmt::format("nothing to quantize in {}: no {} with a float weight{}", in.string(),
-                                        options.mode == QuantMode::kStatic ? "Conv, MatMul or Gemm" : "MatMul",
-                                        rewrite.excluded > 0 ? " that --exclude leaves" : ""));
-  report.quantized_nodes = static_cast<int>(rewrite.quantized.size());
-  report.excluded_nodes = rewrite.excluded;
-  for (const QuantizedNode& n : rewrite.quantized) ++report.quantized_by_op[n.op_type];
-  quantized.set_producer_name("ecoinfer quantize");
-  ECOINFER_RETURN_IF_ERROR(save_model_proto(quantized, out));
-
-  ECOINFER_ASSIGN_OR_RETURN(FidelityResult fidelity, measure_fidelity(fp32, quantized, rewrite.quantized, samples.held_out,
-                                                                      options.threads, progress));
-  report.int8_runner = fidelity.int8_runner;
-  report.outputs = std::move(fidelity.outputs);
-  report.layers = std::move(fidelity.layers);
+  // One rewrite and fidelity measurement; then, while the fidelity is short
+  // and auto_exclude allows, the same with one more node kept fp32, kept
+  // only when the output improves (error does not always add up: a node's
+  // rounding can cancel another's). The ranges were measured for every
+  // candidate, so no new calibration is needed.
+  const onnx::ModelProto unquantized = std::move(quantized);
+  QuantizeOptions round = options;
+  ECOINFER_ASSIGN_OR_RETURN(QuantizedModel best, rewrite_and_measure(fp32, unquantized, ranges, samples, round, in, progress));
+  std::set<std::string> tried;
+  for (int attempt = 0; attempt < options.auto_exclude && lowest_cosine(best) < options.min_cosine; ++attempt) {
+    const std::string candidate = largest_own_error(best.fidelity.layers, tried);
+    if (candidate.empty()) break;
+    tried.insert(candidate);
+    QuantizeOptions trial = round;
+    trial.exclude.push_back(candidate);
+    if (progress) progress("auto-exclude", attempt + 1, options.auto_exclude);
+    auto measured = rewrite_and_measure(fp32, unquantized, ranges, samples, trial, in, progress);
+    if (!measured) {
+      if (measured.status().message().find("nothing to quantize") != std::string::npos) break;
+      return measured.status();
+    }
+    if (lowest_cosine(*measured) <= lowest_cosine(best)) continue;
+    best = std::move(*measured);
+    round = std::move(trial);
+    report.auto_excluded.push_back(candidate);
+  }
+  ECOINFER_RETURN_IF_ERROR(save_model_proto(best.model, out));
+  report.quantized_nodes = static_cast<int>(best.rewrite.quantized.size());
+  report.excluded_nodes = best.rewrite.excluded;
+  for (const QuantizedNode& n : best.rewrite.quantized) ++report.quantized_by_op[n.op_type];
+  report.int8_runner = best.fidelity.int8_runner;
+  report.outputs = std::move(best.fidelity.outputs);
+  report.layers = std::move(best.fidelity.layers);
   report.passed = std::all_of(report.outputs.begin(), report.outputs.end(),
                               [&](const OutputFidelity& o) { return o.cosine >= options.min_cosine; });
   report.fp32_bytes = size_of(in);

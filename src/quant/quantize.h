@@ -63,6 +63,12 @@ struct QuantizeOptions {
   std::vector<std::string> exclude;
   CalibrationSource calibration;
   double min_cosine = 0.99;
+  // Static mode: while an output's cosine is under min_cosine, try keeping
+  // in fp32 the quantized node that adds the most error of its own (its
+  // output's cosine drop against its inputs', on the held-out samples), one
+  // node at a time, keeping each only when the output's cosine improves; at
+  // most this many tries (0: never).
+  int auto_exclude = 0;
   int threads = 0;  // ecoinfer sessions for calibration and fidelity (0: all cores)
 };
 
@@ -85,6 +91,7 @@ struct LayerFidelity {
   std::string tensor;
   double cosine = 1;
   double max_abs_error = 0;
+  double input_cosine = 1;  // its activation inputs' (lowest): cosine - input_cosine is its own share
 };
 
 struct QuantizeReport {
@@ -95,6 +102,7 @@ struct QuantizeReport {
   int held_out_samples = 0;
   int quantized_nodes = 0;
   int excluded_nodes = 0;
+  std::vector<std::string> auto_excluded;  // kept fp32 by auto_exclude (the tries that helped), in order
   std::map<std::string, int> quantized_by_op;
   // How the int8 model was run for the fidelity report: "ecoinfer", or
   // "ecoinfer (float emulation of the Q/DQ graph)" where the engine has no

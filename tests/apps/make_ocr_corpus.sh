@@ -8,6 +8,10 @@
 #
 #   tests/apps/make_ocr_corpus.sh OUT_DIR [LINES]    # LINES: at least this many (default 100)
 #
+# OCR_CORPUS_WORDS (a file of words, whitespace-separated) and OCR_CORPUS_SEED
+# replace the word list and the seed: make_ocr_calibration.sh renders other
+# text that way, so calibration and evaluation data differ.
+#
 # Needs: imagemagick, fonts-dejavu-core (scripts/setup.sh installs both).
 set -euo pipefail
 out=${1:?usage: make_ocr_corpus.sh OUT_DIR [LINES]}
@@ -21,10 +25,13 @@ words=(energy model tensor engine pipeline server carbon joule watt batch cache 
        orange silver yellow purple planet rocket signal number letter reader writer
        Paris Berlin Tokyo London Monday Friday April October Data Cloud Linux
        2026 1984 42 365 7 100 314 2048 90 15)
+if [[ -n ${OCR_CORPUS_WORDS:-} ]]; then
+  read -r -d '' -a words <"$OCR_CORPUS_WORDS" || true
+fi
 faces=(DejaVu-Sans DejaVu-Serif DejaVu-Sans-Mono DejaVu-Sans-Bold)
 sizes=(26 34 46)   # points at 72 dpi: about 19, 25 and 34 pixel capital height
 
-seed=20261122
+seed=${OCR_CORPUS_SEED:-20261122}
 next() {  # r = a pseudo-random number below $1 (an LCG: the same corpus everywhere)
   seed=$(((seed * 1103515245 + 12345) % 2147483648))
   r=$(((seed / 65536) % $1))

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
+#include "ocr_cli.h"
 #include "commands.h"
 #include "ecoinfer/energy.h"
 #include "ocr/ocr_pipeline.h"
@@ -36,24 +37,9 @@ struct OcrCliOptions {
   std::string cache_dir;
   double cache_size_mb = 1024;
   int64_t max_pixels = ocr::kDefaultMaxPixels;
+  std::string precision = "fp32";
+  std::string save_model_inputs;
 };
-
-// models/ under the current folder, else next to the binary or its parent
-// (build/ecoinfer finds <repo>/models, where scripts/fetch-models.sh puts them).
-fs::path default_models_dir() {
-  auto has_models = [](const fs::path& dir) {
-    std::error_code ec;
-    return fs::exists(dir / ocr::kDetModelFile, ec);
-  };
-  if (has_models("models")) return "models";
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (const fs::path& dir : {exe.parent_path() / "models", exe.parent_path().parent_path() / "models"})
-      if (has_models(dir)) return dir;
-  }
-  return "models";
-}
 
 // $XDG_CACHE_HOME/ecoinfer/stages, else ~/.cache/ecoinfer/stages.
 fs::path default_cache_dir() {
@@ -84,12 +70,16 @@ int run_ocr(const OcrCliOptions& o) {
   const int workers = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const auto load_start = std::chrono::steady_clock::now();
   ocr::OcrOptions options;
-  options.models_dir = o.models_dir.empty() ? default_models_dir() : fs::path(o.models_dir);
+  options.models_dir = o.models_dir.empty() ? default_ocr_models_dir() : fs::path(o.models_dir);
   options.threads = o.intra_op;
   options.workers = workers;
   options.batch_size = o.batch_size;
   options.use_cls = !o.no_cls;
   options.max_pixels = o.max_pixels;
+  options.save_model_inputs = o.save_model_inputs;
+  auto precision = ocr::parse_ocr_precision(o.precision);
+  if (!precision) return fail(precision.status().message());
+  options.precision = *precision;
   auto ocr_pipeline = ocr::OcrPipeline::load(options);
   if (!ocr_pipeline) return fail(ocr_pipeline.status().message());
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
@@ -129,6 +119,7 @@ int run_ocr(const OcrCliOptions& o) {
 
   int failed = 0, lines = 0;
   nlohmann::json doc;
+  doc["precision"] = o.precision;
   doc["images"] = nlohmann::json::array();
   for (size_t i = 0; i < o.images.size(); ++i) {
     const auto& image = result.images[i];
@@ -168,7 +159,7 @@ int run_ocr(const OcrCliOptions& o) {
                                     {"joules_per_line", lines ? energy.joules / lines : 0.0},
                                     {"method", energy.method}, {"meter", energy.description}};
     } else {
-      fmt::print("\nmodels loaded in {} (not included)\n", format_seconds(load_seconds));
+      fmt::print("\n{} models loaded in {} (not included)\n", o.precision, format_seconds(load_seconds));
       fmt::print("{}", pipeline::format_profile(result.profile));
       fmt::print("{}", pipeline::format_amdahl(report));
       fmt::print("throughput: {:.2f} images/s, {:.2f} lines/s\n", ok / result.profile.wall_seconds,
@@ -178,11 +169,31 @@ int run_ocr(const OcrCliOptions& o) {
                    lines ? energy.joules / lines : 0.0, energy.method, energy.description);
     }
   }
+  if (!o.save_model_inputs.empty())
+    fmt::print(stderr, "saved the inputs of {} model runs under {} (calibration data: docs/OCR.md)\n",
+               pipe.saved_model_inputs(), o.save_model_inputs);
   if (o.json) fmt::print("{}\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   return failed ? 1 : 0;
 }
 
 }  // namespace
+
+// models/ under the current folder, else next to the binary or its parent
+// (build/ecoinfer finds <repo>/models, where scripts/fetch-models.sh puts them).
+std::filesystem::path default_ocr_models_dir() {
+  auto has_models = [](const fs::path& dir) {
+    std::error_code ec;
+    return fs::exists(dir / ocr::kDetModelFile, ec);
+  };
+  if (has_models("models")) return "models";
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (const fs::path& dir : {exe.parent_path() / "models", exe.parent_path().parent_path() / "models"})
+      if (has_models(dir)) return dir;
+  }
+  return "models";
+}
 
 void add_ocr_command(CLI::App& app, CommandList& commands) {
   auto o = std::make_shared<OcrCliOptions>();
@@ -192,7 +203,8 @@ void add_ocr_command(CLI::App& app, CommandList& commands) {
              "A bad file gets its own error line (exit code 1); the other files are still read.\n"
              "Stage results are cached by content, so a re-run over the same images skips the models.\n"
              "  ecoinfer ocr page.png --json\n"
-             "  ecoinfer ocr corpus/*.png --threads 2 --profile --compare-workers --no-cache");
+             "  ecoinfer ocr corpus/*.png --threads 2 --profile --compare-workers --no-cache\n"
+             "  ecoinfer ocr page.png --precision int8   (after `ecoinfer quantize --pipeline ocr`, docs/OCR.md)");
   sub->add_option("images", o->images, "image files (PNG, JPEG, BMP, TIFF, WebP)")->required();
   sub->add_option("--models-dir", o->models_dir,
                   "folder with the PaddleOCR models and ppocr_keys_v1.txt (default: ./models, else next to the binary)");
@@ -211,6 +223,13 @@ void add_ocr_command(CLI::App& app, CommandList& commands) {
   sub->add_option("--cache-dir", o->cache_dir, "stage cache folder (default: ~/.cache/ecoinfer/stages)");
   sub->add_option("--cache-size-mb", o->cache_size_mb, "bound on the stage cache; the oldest entries go (default 1024)")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--precision", o->precision,
+                  "fp32 (default); int8: the quantized models in MODELS_DIR/int8/, made once by\n"
+                  "`ecoinfer quantize --pipeline ocr`; bf16: the fp32 files with bf16 matrix ops")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
+  sub->add_option("--save-model-inputs", o->save_model_inputs,
+                  "also write every det, cls and rec input to DIR/<model>/x/<hash>.npy: calibration data for\n"
+                  "`ecoinfer quantize MODEL --calibration DIR/<model>` (preprocessing then skips the cache)");
   sub->add_option("--max-pixels", o->max_pixels, "refuse images with more pixels (default 40000000)")
       ->check(CLI::PositiveNumber);
   commands.emplace_back(sub, [o] { return run_ocr(*o); });

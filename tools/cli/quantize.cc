@@ -8,26 +8,9 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "quant/quantize.h"
+#include "quantize_flags.h"
 
 namespace ecoinfer::cli {
-namespace {
-
-struct QuantizeFlags {
-  std::string model;
-  std::string out;
-  std::string calibration;
-  int calibration_random = 0;
-  std::vector<std::string> shapes;
-  std::string method = "minmax";
-  double percentile = 99.99;
-  bool per_channel = false;
-  std::string mode = "static";
-  std::vector<std::string> exclude;
-  double min_cosine = 0.99;
-  int held_out = 2;
-  int threads = 0;
-  bool json = false;
-};
 
 // A bar that redraws itself on a terminal; one line per sample otherwise, so
 // logs show where a long calibration is.
@@ -53,10 +36,11 @@ Expected<quant::QuantizeOptions> to_options(const QuantizeFlags& f) {
   o.per_channel = f.per_channel;
   o.exclude = f.exclude;
   o.min_cosine = f.min_cosine;
+  o.auto_exclude = f.auto_exclude;
   o.threads = f.threads;
   o.calibration.folder = f.calibration;
   o.calibration.random_count = f.calibration_random;
-  o.calibration.held_out = f.held_out;
+  o.calibration.held_out = f.held_out > 0 ? f.held_out : 2;
   return o;
 }
 
@@ -64,7 +48,7 @@ nlohmann::json report_json(const QuantizeFlags& f, const quant::QuantizeReport& 
   nlohmann::json j = {{"model", f.model}, {"out", f.out}, {"mode", r.mode}, {"method", r.method},
                       {"per_channel", r.per_channel}, {"calibration_samples", r.calibration_samples},
                       {"held_out_samples", r.held_out_samples}, {"quantized_nodes", r.quantized_nodes},
-                      {"quantized_by_op", r.quantized_by_op}, {"excluded_nodes", r.excluded_nodes},
+                      {"quantized_by_op", r.quantized_by_op}, {"excluded_nodes", r.excluded_nodes}, {"auto_excluded", r.auto_excluded},
                       {"int8_runner", r.int8_runner}, {"fp32_bytes", r.fp32_bytes}, {"int8_bytes", r.int8_bytes},
                       {"min_cosine", r.min_cosine}, {"passed", r.passed}};
   j["outputs"] = nlohmann::json::array();
@@ -74,7 +58,7 @@ nlohmann::json report_json(const QuantizeFlags& f, const quant::QuantizeReport& 
   j["layers"] = nlohmann::json::array();
   for (const auto& l : r.layers)
     j["layers"].push_back({{"node", l.node}, {"op_type", l.op_type}, {"tensor", l.tensor}, {"cosine", l.cosine},
-                           {"max_abs_error", l.max_abs_error}});
+                           {"input_cosine", l.input_cosine}, {"max_abs_error", l.max_abs_error}});
   return j;
 }
 
@@ -83,6 +67,11 @@ void print_report(const QuantizeFlags& f, const quant::QuantizeReport& r) {
   std::string ops;
   for (const auto& [op, n] : r.quantized_by_op) ops += fmt::format("{}{} {}", ops.empty() ? "" : ", ", op, n);
   fmt::print("  nodes      {} quantized ({}), {} excluded\n", r.quantized_nodes, ops, r.excluded_nodes);
+  if (!r.auto_excluded.empty()) {
+    std::string kept;
+    for (const std::string& n : r.auto_excluded) kept += (kept.empty() ? "" : ", ") + n;
+    fmt::print("  fp32       {} node(s) kept by --auto-exclude: {}\n", r.auto_excluded.size(), kept);
+  }
   fmt::print("  size       {} -> {}\n", format_bytes(r.fp32_bytes), format_bytes(r.int8_bytes));
   fmt::print("  samples    {} calibration, {} held-out\n", r.calibration_samples, r.held_out_samples);
   fmt::print("  int8 run   {}\n", r.int8_runner);
@@ -96,7 +85,14 @@ void print_report(const QuantizeFlags& f, const quant::QuantizeReport& r) {
   if (r.passed) fmt::print("ok: every output has cosine >= {}\n", r.min_cosine);
 }
 
+namespace {
+
 int run_quantize(const QuantizeFlags& f) {
+  if (!f.pipeline.empty()) return run_quantize_pipeline(f);
+  if (f.model.empty() || f.out.empty()) {
+    fmt::print(stderr, "ecoinfer: error: quantize needs MODEL and --out (or --pipeline ocr): see ecoinfer quantize --help\n");
+    return 2;
+  }
   auto options = to_options(f);
   if (!options) return fail(options.status().message());
   auto report = quant::quantize_model(f.model, f.out, *options, show_progress);
@@ -122,10 +118,11 @@ void add_quantize_command(CLI::App& app, CommandList& commands) {
       "  ecoinfer quantize cls.onnx --out cls.int8.onnx --calibration-random 16 --shape x=1x3x48x192 --per-channel\n"
       "  ecoinfer quantize det.onnx --out det.int8.onnx --calibration samples/ --method entropy\n"
       "    (samples/x/*.npy: one file per sample for input x; the last --held-out files are kept for the report)\n"
+      "  ecoinfer quantize --pipeline ocr --calibration page_images/    (det, cls and rec -> models/int8/)\n"
       "Fails (exit 1) when an output's cosine similarity is under --min-cosine, naming the worst layers.\n"
       "See docs/QUANTIZATION.md.");
-  sub->add_option("model", f->model, "the fp32 .onnx file")->required();
-  sub->add_option("--out", f->out, "where to write the quantized model")->required();
+  sub->add_option("model", f->model, "the fp32 .onnx file (not with --pipeline)");
+  sub->add_option("--out", f->out, "where to write the quantized model (with --pipeline: the folder, default MODELS_DIR/int8)");
   auto* dir = sub->add_option("--calibration", f->calibration, "folder with DIR/<input name>/*.npy, one file per sample");
   auto* random = sub->add_option("--calibration-random", f->calibration_random,
                                  "calibrate on N random inputs (uniform in [-1, 1)) instead of a folder")
@@ -141,8 +138,22 @@ void add_quantize_command(CLI::App& app, CommandList& commands) {
       ->capture_default_str();
   sub->add_option("--exclude", f->exclude, "node name or op type to keep fp32 (repeatable)");
   sub->add_option("--min-cosine", f->min_cosine, "fail when an output's cosine similarity is lower")->capture_default_str();
-  sub->add_option("--held-out", f->held_out, "held-out samples for the fidelity report (not used to calibrate)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--auto-exclude", f->auto_exclude,
+                  "static mode: while under --min-cosine, try keeping fp32 the node adding the most error of its own\n"
+                  "(its output's cosine drop against its inputs'), one at a time, kept only when the output improves;\n"
+                  "at most N tries, each one fidelity run (default 0: off)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--held-out", f->held_out,
+                  "held-out samples for the fidelity report, not used to calibrate (default 2; --pipeline: a fifth)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--pipeline", f->pipeline,
+                  "ocr: quantize the OCR models of MODELS_DIR at once, calibrated on the inputs the OCR pipeline\n"
+                  "feeds them while reading the images of --calibration IMAGE_DIR; writes OUT (default MODELS_DIR/int8)\n"
+                  "for `ecoinfer ocr --precision int8`, each model with the settings docs/OCR.md gives")
+      ->check(CLI::IsMember({"ocr"}));
+  sub->add_option("--models-dir", f->models_dir, "with --pipeline ocr: the fp32 models' folder (default: as ecoinfer ocr finds it)");
+  sub->add_option("--save-model-inputs", f->save_model_inputs,
+                  "with --pipeline ocr: keep the recorded model inputs there (DIR/<det|cls|rec>/x/*.npy; default: a temporary folder)");
   sub->add_option("--threads", f->threads, "intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", f->json, "print the report as one JSON object");
   commands.emplace_back(sub, [f] { return run_quantize(*f); });

@@ -13,19 +13,35 @@ using pipeline::ValueType;
 struct LoadedModel {
   std::shared_ptr<const Session> session;
   std::string hash;
+  std::filesystem::path path;
 };
 
-Expected<LoadedModel> load_model(const std::filesystem::path& dir, const char* file, int threads) {
-  const std::filesystem::path path = dir / file;
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
+// Where a precision's model files are: int8 ones in their own folder, under
+// the fp32 names, so one models folder holds both.
+std::filesystem::path model_path(const OcrOptions& o, const char* file) {
+  return o.precision == OcrPrecision::kInt8 ? o.models_dir / kInt8ModelsSubdir / file : o.models_dir / file;
+}
+
+Status missing_model(const OcrOptions& o, const std::filesystem::path& path) {
+  if (o.precision != OcrPrecision::kInt8)
     return not_found(path.string() + ": OCR model not found (run scripts/fetch-models.sh, or pass --models-dir)");
-  auto session = Session::load(path, {.threads = threads});
+  return not_found(path.string() + ": int8 OCR model not found; make the int8 models once with: ecoinfer quantize "
+                   "--pipeline ocr --models-dir " + o.models_dir.string() +
+                   " --calibration IMAGE_DIR (IMAGE_DIR: a few dozen images like the ones you will read; docs/OCR.md)");
+}
+
+Expected<LoadedModel> load_model(const OcrOptions& o, const char* file) {
+  const std::filesystem::path path = model_path(o, file);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return missing_model(o, path);
+  SessionOptions session_options{.threads = o.threads};
+  if (o.precision == OcrPrecision::kBf16) session_options.precision = Precision::kBf16;
+  auto session = Session::load(path, session_options);
   if (!session) return session.status();
   if ((*session)->inputs().size() != 1)
     return invalid_model(path.string() + ": expected a model with one image input");
   ECOINFER_ASSIGN_OR_RETURN(std::string hash, pipeline::file_hash(path));
-  return LoadedModel{std::shared_ptr<const Session>(std::move(*session)), std::move(hash)};
+  return LoadedModel{std::shared_ptr<const Session>(std::move(*session)), std::move(hash), path};
 }
 
 // The lines JSON of the CTC stage back into OcrLines.
@@ -58,30 +74,55 @@ Expected<OcrImage> to_image(const pipeline::Values& out) try {
 
 }  // namespace
 
+const char* ocr_precision_name(OcrPrecision p) {
+  switch (p) {
+    case OcrPrecision::kFp32: return "fp32";
+    case OcrPrecision::kBf16: return "bf16";
+    case OcrPrecision::kInt8: return "int8";
+  }
+  return "?";
+}
+
+Expected<OcrPrecision> parse_ocr_precision(const std::string& name) {
+  if (name == "fp32") return OcrPrecision::kFp32;
+  if (name == "bf16") return OcrPrecision::kBf16;
+  if (name == "int8") return OcrPrecision::kInt8;
+  return invalid_argument("unknown OCR precision '" + name + "': use fp32, bf16 or int8");
+}
+
 Expected<std::unique_ptr<OcrPipeline>> OcrPipeline::load(const OcrOptions& options) {
   ECOINFER_ASSIGN_OR_RETURN(auto decoder, CtcDecoder::load(options.models_dir / kKeysFile));
   OcrModels models;
   models.decoder = std::make_shared<const CtcDecoder>(std::move(decoder));
   ECOINFER_ASSIGN_OR_RETURN(models.keys_hash, pipeline::file_hash(options.models_dir / kKeysFile));
-  ECOINFER_ASSIGN_OR_RETURN(auto det, load_model(options.models_dir, kDetModelFile, options.threads));
+  std::vector<std::filesystem::path> files;
+  ECOINFER_ASSIGN_OR_RETURN(auto det, load_model(options, kDetModelFile));
   models.det = det.session;
   models.det_hash = det.hash;
+  files.push_back(det.path);
   if (options.use_cls) {
-    ECOINFER_ASSIGN_OR_RETURN(auto cls, load_model(options.models_dir, kClsModelFile, options.threads));
+    ECOINFER_ASSIGN_OR_RETURN(auto cls, load_model(options, kClsModelFile));
     models.cls = cls.session;
     models.cls_hash = cls.hash;
+    files.push_back(cls.path);
   }
-  ECOINFER_ASSIGN_OR_RETURN(auto rec, load_model(options.models_dir, kRecModelFile, options.threads));
+  ECOINFER_ASSIGN_OR_RETURN(auto rec, load_model(options, kRecModelFile));
   models.rec = rec.session;
   models.rec_hash = rec.hash;
-  const OcrStageSettings settings{options.db, options.drop_score, options.max_pixels};
+  files.push_back(rec.path);
+  OcrStageSettings settings{options.db, options.drop_score, options.max_pixels};
+  if (!options.save_model_inputs.empty())
+    settings.recorder = std::make_shared<ModelInputRecorder>(options.save_model_inputs);
   ECOINFER_ASSIGN_OR_RETURN(auto from_files,
                             pipeline::Pipeline::create({{"path", ValueType::kText}}, ocr_stages(models, settings, true),
                                                        {"lines", "image_size"}));
   ECOINFER_ASSIGN_OR_RETURN(auto from_images,
                             pipeline::Pipeline::create({{"image", ValueType::kTensor}},
                                                        ocr_stages(models, settings, false), {"lines", "image_size"}));
-  return std::unique_ptr<OcrPipeline>(new OcrPipeline(options, std::move(from_files), std::move(from_images)));
+  std::unique_ptr<OcrPipeline> pipeline(new OcrPipeline(options, std::move(from_files), std::move(from_images)));
+  pipeline->model_files_ = std::move(files);
+  pipeline->recorder_ = settings.recorder;
+  return pipeline;
 }
 
 pipeline::RunOptions OcrPipeline::run_options(pipeline::StageCache* cache, int workers) const {

@@ -9,7 +9,9 @@
 //   for (auto& image : r.images) if (image) for (auto& line : image->lines) std::cout << line.text;
 //
 // Models: ch_PP-OCRv4_det_infer.onnx, ch_ppocr_mobile_v2.0_cls_infer.onnx,
-// ch_PP-OCRv4_rec_infer.onnx and ppocr_keys_v1.txt in models_dir.
+// ch_PP-OCRv4_rec_infer.onnx and ppocr_keys_v1.txt in models_dir; with
+// precision kInt8 the three models come from models_dir/int8/ under the same
+// names (`ecoinfer quantize --pipeline ocr` writes them there).
 #pragma once
 
 #include <filesystem>
@@ -23,6 +25,7 @@
 #include "ocr/ctc_decode.h"
 #include "ocr/db_postprocess.h"
 #include "ocr/image_io.h"
+#include "ocr/model_input_recorder.h"
 #include "pipeline/executor.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/stage_cache.h"
@@ -33,6 +36,13 @@ inline constexpr const char* kDetModelFile = "ch_PP-OCRv4_det_infer.onnx";
 inline constexpr const char* kClsModelFile = "ch_ppocr_mobile_v2.0_cls_infer.onnx";
 inline constexpr const char* kRecModelFile = "ch_PP-OCRv4_rec_infer.onnx";
 inline constexpr const char* kKeysFile = "ppocr_keys_v1.txt";
+inline constexpr const char* kInt8ModelsSubdir = "int8";
+
+// kInt8: the quantized det, cls and rec models from models_dir/int8/.
+// kBf16: the fp32 files run with bf16 matrix ops (SessionOptions::precision).
+enum class OcrPrecision { kFp32, kBf16, kInt8 };
+const char* ocr_precision_name(OcrPrecision p);
+Expected<OcrPrecision> parse_ocr_precision(const std::string& name);
 
 struct OcrOptions {
   std::filesystem::path models_dir = "models";
@@ -43,6 +53,12 @@ struct OcrOptions {
   float drop_score = 0.5f;   // lines read with lower confidence are dropped
   int64_t max_pixels = kDefaultMaxPixels;
   DbOptions db;
+  OcrPrecision precision = OcrPrecision::kFp32;
+  // Not empty: every tensor fed to det, cls and rec is also written to
+  // save_model_inputs/<det|cls|rec>/x/<hash>.npy (model_input_recorder.h),
+  // calibration data for `ecoinfer quantize`. Preprocessing then skips the
+  // stage cache, so cached images are recorded too.
+  std::filesystem::path save_model_inputs;
 };
 
 struct OcrLine {
@@ -77,6 +93,10 @@ class OcrPipeline {
 
   const OcrOptions& options() const { return options_; }
   const pipeline::Pipeline& file_pipeline() const { return from_files_; }
+  // The model files this pipeline loaded (det, cls when used, rec).
+  const std::vector<std::filesystem::path>& model_files() const { return model_files_; }
+  // Model runs recorded so far with save_model_inputs (0 without).
+  int saved_model_inputs() const { return recorder_ ? recorder_->saved() : 0; }
 
  private:
   OcrPipeline(OcrOptions options, pipeline::Pipeline from_files, pipeline::Pipeline from_images)
@@ -84,6 +104,8 @@ class OcrPipeline {
   pipeline::RunOptions run_options(pipeline::StageCache* cache, int workers = 0) const;
 
   OcrOptions options_;
+  std::vector<std::filesystem::path> model_files_;
+  std::shared_ptr<ModelInputRecorder> recorder_;
   pipeline::Pipeline from_files_;
   pipeline::Pipeline from_images_;
 };

@@ -231,6 +231,31 @@ Stage ctc_stage(std::shared_ptr<const CtcDecoder> decoder, float drop_score, con
   return s;
 }
 
+// A preprocessing stage that also writes what it hands the model (`port`:
+// a tensor or a list of batches) to the recorder. It must run for every
+// item, so it leaves the cache; the model stage after it still uses it.
+Stage recording(Stage s, const std::shared_ptr<ModelInputRecorder>& recorder, const std::string& model,
+                const std::shared_ptr<const Session>& session, const std::string& port) {
+  if (!recorder) return s;
+  const std::string input = session->inputs().at(0).name;
+  s.cacheable = false;
+  s.run = [inner = std::move(s.run), recorder, model, input, port](const std::vector<const Values*>& batch) {
+    pipeline::BatchResults results = inner(batch);
+    for (auto& r : results) {
+      if (!r) continue;
+      const Value& v = r->at(port);
+      Status saved = Status::ok();
+      if (const auto* t = std::get_if<Tensor>(&v)) saved = recorder->save(model, input, *t);
+      if (const auto* l = std::get_if<TensorList>(&v))
+        for (const Tensor& t : *l)
+          if (saved.is_ok()) saved = recorder->save(model, input, t);
+      if (!saved.is_ok()) r = saved;
+    }
+    return results;
+  };
+  return s;
+}
+
 }  // namespace
 
 Tensor image_tensor(const cv::Mat& bgr) {
@@ -253,18 +278,18 @@ std::vector<pipeline::Stage> ocr_stages(const OcrModels& m, const OcrStageSettin
   } else {
     s.push_back(size_stage());
   }
-  s.push_back(det_preprocess_stage());
+  s.push_back(recording(det_preprocess_stage(), settings.recorder, "det", m.det, "det_input"));
   s.push_back(model_stage("det model", m.det, "det_input", "det_map", kTensor, {.model_hash = m.det_hash}));
   s.push_back(db_stage(settings.db));
   s.push_back(crop_stage());
   if (m.cls) {
-    s.push_back(cls_preprocess_stage());
+    s.push_back(recording(cls_preprocess_stage(), settings.recorder, "cls", m.cls, "cls_input"));
     s.push_back(model_stage("cls model", m.cls, "cls_input", "cls_probs", kList, {.model_hash = m.cls_hash}));
     s.push_back(rotate_stage());
   } else {
     s.push_back(no_rotate_stage());
   }
-  s.push_back(rec_preprocess_stage());
+  s.push_back(recording(rec_preprocess_stage(), settings.recorder, "rec", m.rec, "rec_input"));
   s.push_back(model_stage("rec model", m.rec, "rec_input", "rec_probs", kList, {.model_hash = m.rec_hash}));
   s.push_back(ctc_stage(m.decoder, settings.drop_score, m.keys_hash));
   return s;

@@ -24,6 +24,7 @@
 #include "ecoinfer/session.h"
 #include "ocr/ctc_decode.h"
 #include "ocr/db_postprocess.h"
+#include "ocr/model_input_recorder.h"
 #include "pipeline/pipeline.h"
 
 namespace ecoinfer::ocr {
@@ -32,6 +33,9 @@ struct OcrStageSettings {
   DbOptions db;
   float drop_score = 0.5f;
   int64_t max_pixels = 0;
+  // Not null: the preprocessing stages also write each model input there
+  // (as "det", "cls", "rec"), and skip the stage cache so every item runs.
+  std::shared_ptr<ModelInputRecorder> recorder;
 };
 
 struct OcrModels {
