@@ -144,8 +144,12 @@ class StaticRewriter {
       const auto plan = plan_static(graph_, node);
       const bool ready = plan && std::all_of(plan->activations.begin(), plan->activations.end(),
                                              [&](int i) { return ranges_.count(node.input(i)) > 0; });
-      if (plan && is_excluded(node, options_)) ++result.excluded;
-      if (!ready || is_excluded(node, options_)) {
+      // The first exclude_first candidates in graph order stay fp32: in
+      // these small CNNs the error of the early layers spreads through all
+      // the later ones (docs/QUANTIZATION.md).
+      const bool excluded = plan && (is_excluded(node, options_) || candidates_seen_++ < options_.exclude_first);
+      if (excluded) ++result.excluded;
+      if (!ready || excluded) {
         emitted_.push_back(node);
         continue;
       }
@@ -255,6 +259,7 @@ class StaticRewriter {
   const QuantizeOptions& options_;
   NameMaker names_;
   std::vector<onnx::NodeProto> emitted_;
+  int candidates_seen_ = 0;
   std::map<std::string, std::string> dq_of_;
 };
 

@@ -61,6 +61,10 @@ struct QuantizeOptions {
   bool per_channel = false;
   // Node names or op types that stay fp32.
   std::vector<std::string> exclude;
+  // Static mode: the first this many nodes it would quantize, in graph
+  // order, stay fp32 (the early layers of PaddleOCR's det and rec carry
+  // the error that spreads through the rest).
+  int exclude_first = 0;
   CalibrationSource calibration;
   double min_cosine = 0.99;
   // Static mode: while an output's cosine is under min_cosine, try keeping

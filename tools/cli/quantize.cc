@@ -35,6 +35,7 @@ Expected<quant::QuantizeOptions> to_options(const QuantizeFlags& f) {
   o.percentile = f.percentile;
   o.per_channel = f.per_channel;
   o.exclude = f.exclude;
+  o.exclude_first = f.exclude_first;
   o.min_cosine = f.min_cosine;
   o.auto_exclude = f.auto_exclude;
   o.threads = f.threads;
@@ -48,7 +49,7 @@ nlohmann::json report_json(const QuantizeFlags& f, const quant::QuantizeReport& 
   nlohmann::json j = {{"model", f.model}, {"out", f.out}, {"mode", r.mode}, {"method", r.method},
                       {"per_channel", r.per_channel}, {"calibration_samples", r.calibration_samples},
                       {"held_out_samples", r.held_out_samples}, {"quantized_nodes", r.quantized_nodes},
-                      {"quantized_by_op", r.quantized_by_op}, {"excluded_nodes", r.excluded_nodes}, {"auto_excluded", r.auto_excluded},
+                      {"quantized_by_op", r.quantized_by_op}, {"excluded_nodes", r.excluded_nodes}, {"exclude", f.exclude}, {"exclude_first", f.exclude_first}, {"auto_excluded", r.auto_excluded},
                       {"int8_runner", r.int8_runner}, {"fp32_bytes", r.fp32_bytes}, {"int8_bytes", r.int8_bytes},
                       {"min_cosine", r.min_cosine}, {"passed", r.passed}};
   j["outputs"] = nlohmann::json::array();
@@ -138,6 +139,9 @@ void add_quantize_command(CLI::App& app, CommandList& commands) {
       ->capture_default_str();
   sub->add_option("--exclude", f->exclude, "node name or op type to keep fp32 (repeatable)");
   sub->add_option("--min-cosine", f->min_cosine, "fail when an output's cosine similarity is lower")->capture_default_str();
+  sub->add_option("--exclude-first", f->exclude_first,
+                  "keep fp32 the first N nodes it would quantize, in graph order (early layers' error spreads)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--auto-exclude", f->auto_exclude,
                   "static mode: while under --min-cosine, try keeping fp32 the node adding the most error of its own\n"
                   "(its output's cosine drop against its inputs'), one at a time, kept only when the output improves;\n"

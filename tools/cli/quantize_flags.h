@@ -23,6 +23,7 @@ struct QuantizeFlags {
   bool per_channel = false;
   std::string mode = "static";
   std::vector<std::string> exclude;
+  int exclude_first = 0;
   double min_cosine = 0.99;
   int auto_exclude = 0;
   int held_out = 0;  // 0: the default (2 per model; a fifth of the samples with --pipeline)
