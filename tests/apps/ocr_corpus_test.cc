@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ocr/ocr_pipeline.h"
+#include "ocr_corpus_util.h"
 #include "test_util.h"
 
 namespace ecoinfer::ocr {
@@ -24,57 +25,9 @@ namespace fs = std::filesystem;
 // several times slower than Release.
 constexpr int kSlowRunSeconds = 600;
 
-// PaddleOCR's RecMetric compares with spaces removed (ignore_space=True):
-// whether the recognizer emits a space between two words is not an error.
-std::string without_spaces(std::string s) {
-  s.erase(std::remove(s.begin(), s.end(), ' '), s.end());
-  return s;
-}
-
-// Boxes of one image grouped into rows (a line may come back as one box
-// per word), each row's words in reading order: left to right, or right
-// to left when the classifier turned them (the image is upside down).
-std::vector<std::string> read_rows(const nlohmann::json& lines) {
-  struct Word {
-    std::string text;
-    float x, top, bottom;
-    bool rotated;
-  };
-  std::vector<Word> words;
-  for (const auto& l : lines) {
-    float x = 1e9f, top = 1e9f, bottom = -1e9f;
-    for (const auto& p : l["box"]) {
-      x = std::min(x, p[0].get<float>());
-      top = std::min(top, p[1].get<float>());
-      bottom = std::max(bottom, p[1].get<float>());
-    }
-    words.push_back({l["text"].get<std::string>(), x, top, bottom, l["rotated"].get<bool>()});
-  }
-  std::sort(words.begin(), words.end(), [](const Word& a, const Word& b) { return a.top < b.top; });
-  std::vector<std::vector<Word>> rows;
-  for (const Word& w : words) {
-    const float centre = (w.top + w.bottom) / 2;
-    if (!rows.empty() && centre > rows.back()[0].top && centre < rows.back()[0].bottom) rows.back().push_back(w);
-    else rows.push_back({w});
-  }
-  std::vector<std::string> out;
-  for (auto& row : rows) {
-    const bool turned = row[0].rotated;
-    std::sort(row.begin(), row.end(), [&](const Word& a, const Word& b) { return turned ? a.x > b.x : a.x < b.x; });
-    std::string text;
-    for (const Word& w : row) text += w.text;
-    out.push_back(without_spaces(text));
-  }
-  return out;
-}
-
-std::vector<std::string> truth_of(const fs::path& png) {
-  std::ifstream in(fs::path(png).replace_extension(".txt"));
-  std::vector<std::string> lines;
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) lines.push_back(l);
-  return lines;
-}
+using corpus::read_rows;
+using corpus::truth_of;
+using corpus::without_spaces;
 
 class OcrCorpus : public ::testing::Test {
  protected:
