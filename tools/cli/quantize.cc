@@ -124,7 +124,8 @@ void add_quantize_command(CLI::App& app, CommandList& commands) {
       "See docs/QUANTIZATION.md.");
   sub->add_option("model", f->model, "the fp32 .onnx file (not with --pipeline)");
   sub->add_option("--out", f->out, "where to write the quantized model (with --pipeline: the folder, default MODELS_DIR/int8)");
-  auto* dir = sub->add_option("--calibration", f->calibration, "folder with DIR/<input name>/*.npy, one file per sample");
+  auto* dir = sub->add_option("--calibration", f->calibration, "folder with DIR/<input name>/*.npy, one file per sample\n"
+                                                        "(with --pipeline ocr: a folder of images with text)");
   auto* random = sub->add_option("--calibration-random", f->calibration_random,
                                  "calibrate on N random inputs (uniform in [-1, 1)) instead of a folder")
                      ->check(CLI::PositiveNumber);

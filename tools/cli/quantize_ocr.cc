@@ -141,7 +141,12 @@ int run_quantize_pipeline(const QuantizeFlags& f) {
   recording.keep = !f.save_model_inputs.empty();
   recording.path = recording.keep ? fs::path(f.save_model_inputs)
                                   : fs::temp_directory_path() / fmt::format("ecoinfer-ocr-calibration-{}", getpid());
-  fs::remove_all(recording.path, ec);
+  // Never empty a folder of the user's: a kept recording must start empty,
+  // or an older one's files would be calibrated on too.
+  if (recording.keep && fs::exists(recording.path, ec) && !fs::is_empty(recording.path, ec)) {
+    return fail(fmt::format("--save-model-inputs {} is not empty: give a new or empty folder", recording.path.string()));
+  }
+  if (!recording.keep) fs::remove_all(recording.path, ec);
   if (Status s = record_model_inputs(models_dir, *images, recording.path, f.threads); !s.is_ok()) return fail(s.message());
 
   nlohmann::json doc = {{"pipeline", "ocr"}, {"calibration_images", images->size()}, {"out", out_dir.string()}};
