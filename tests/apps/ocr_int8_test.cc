@@ -43,8 +43,11 @@ std::string image_args(const fs::path& folder) {
   return args;
 }
 
+// One pipeline worker: with two, the int8 models have been seen to return
+// no lines for a few images now and then (an engine race reported to the
+// lead, not a quantization error; fp32 never did). This test measures accuracy.
 nlohmann::json read_corpus(const fs::path& models, const std::string& images, const std::string& precision) {
-  const testing::CliOutcome o = testing::run_cli("ocr --json --no-cache --threads 2 --precision " + precision +
+  const testing::CliOutcome o = testing::run_cli("ocr --json --no-cache --threads 1 --precision " + precision +
                                                      " --models-dir " + models.string() + images,
                                                  kSlowRunSeconds);
   EXPECT_EQ(o.exit_code, 0) << precision << ": " << o.err;
