@@ -1,0 +1,15 @@
+// Base64 (RFC 4648, standard alphabet) decoding, for BYTES elements that had
+// to travel as JSON text: a JSON string holds UTF-8 text, not raw bytes.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ecoinfer::serve {
+
+// The decoded bytes, or nothing when `text` is not base64 (a character
+// outside the alphabet, bad padding). Whitespace (line breaks) is skipped.
+std::optional<std::string> decode_base64(std::string_view text);
+
+}  // namespace ecoinfer::serve
