@@ -44,6 +44,9 @@ inline constexpr const char* kComputeBf16Attribute = "_ecoinfer.bf16";
 inline constexpr const char* kQuantInputAttribute = "_ecoinfer.quant_input";                  // FLOATS {scale, zero}
 inline constexpr const char* kQuantWeightScalesAttribute = "_ecoinfer.quant_weight_scales";  // FLOATS, 1 or M
 inline constexpr const char* kQuantOutputAttribute = "_ecoinfer.quant_output";                // FLOATS {scale, zero, type}
+// MatMul only (fuse_qdq_matmul.cc): B is a uint8/int8 activation, not
+// constant weights, with this zero point (its scale is the one weight scale).
+inline constexpr const char* kQuantWeightZeroAttribute = "_ecoinfer.quant_weight_zero";      // FLOATS {zero}
 
 struct Pass {
   const char* name;
