@@ -309,9 +309,10 @@ Status MatMulKernel::read_runtime_zeros(KernelContext& ctx, const Tensor& a, int
 // the thread workspace (b - z == (b - 128) - (z - 128)), `zero` with it.
 const void* MatMulKernel::signed_b(const Tensor& b, int32_t& zero) const {
   if (b.dtype() == DataType::kInt8) return b.raw_data();
-  auto* out = reinterpret_cast<int8_t*>(onednn::thread_workspace(static_cast<size_t>(b.numel())));
+  const int64_t count = b.numel();  // hoisted: numel() is an out-of-line call
+  auto* out = reinterpret_cast<int8_t*>(onednn::thread_workspace(static_cast<size_t>(count)));
   const uint8_t* in = b.data<uint8_t>();
-  for (int64_t i = 0; i < b.numel(); ++i) out[i] = static_cast<int8_t>(in[i] ^ 0x80);
+  for (int64_t i = 0; i < count; ++i) out[i] = static_cast<int8_t>(in[i] ^ 0x80);
   zero -= 128;
   return out;
 }
