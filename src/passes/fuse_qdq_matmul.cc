@@ -13,6 +13,15 @@
 // both operands come through DequantizeLinear with per-tensor parameters,
 // become an int8 MatMul too: B's zero point goes in kQuantWeightZero.
 //
+// Dynamic quantization's pattern (ONNX Runtime's quantize_dynamic and
+// `ecoinfer quantize --mode dynamic` write it)
+//
+//   MatMulInteger(x_q, W_q int8, z_x, 0) -> Cast(float) -> Mul(Mul(s_x, s_w[n]))
+//
+// becomes one int8 MatMul (kQuantDynamic) whose zero point z_x and scale s_x
+// are inputs read on every run: output scales s_w[n], then a binary post-op
+// multiplying by s_x, so the bias Add and GELU after it fuse as post-ops too.
+//
 // Like fuse_qdq_inputs it runs before constant_folding, which would turn
 // the weights' DequantizeLinear into float32 weights; the DequantizeLinear
 // nodes left without readers are removed at once for the same reason. The trailing
@@ -25,6 +34,7 @@
 #include "passes/pass.h"
 #include "passes/passes.h"
 #include "passes/pattern_util.h"
+#include "passes/post_ops.h"
 #include "passes/qdq_match.h"
 
 namespace ecoinfer::passes {
@@ -118,10 +128,75 @@ bool fuse_gemm(ir::Graph& g, ir::Node& gemm) {
   return true;
 }
 
-bool fuse(ir::Graph& g, ir::Node& n) {
+// The node reading `v` when it is the only one and of `op_type`.
+ir::Node* sole(ir::Graph& g, const std::vector<std::vector<int>>& consumers, ir::ValueId v, const char* op_type) {
+  const int c = sole_consumer(g, consumers, v);
+  if (c < 0 || !is_op(g.nodes[static_cast<size_t>(c)], op_type)) return nullptr;
+  return &g.nodes[static_cast<size_t>(c)];
+}
+
+// A constant all-zero int8 zero point, or none.
+bool zero_or_absent(const ir::Graph& g, const ir::Node& n, size_t input) {
+  if (input >= n.inputs.size() || n.inputs[input] == ir::kNoValue) return true;
+  const Tensor* z = g.constant(n.inputs[input]);
+  if (z == nullptr || z->dtype() != DataType::kInt8) return false;
+  for (int64_t i = 0; i < z->numel(); ++i) {
+    if (z->data<int8_t>()[i] != 0) return false;
+  }
+  return true;
+}
+
+bool fuse_dynamic(ir::Graph& g, const std::vector<std::vector<int>>& consumers, ir::Node& mi) {
+  if (mi.inputs.size() < 2 || mi.outputs.size() != 1 || !zero_or_absent(g, mi, 3)) return false;
+  const Tensor* w = g.constant(mi.inputs[1]);
+  if (w == nullptr || w->dtype() != DataType::kInt8 || w->rank() != 2) return false;
+  const bool has_zero = mi.inputs.size() > 2 && mi.inputs[2] != ir::kNoValue;
+  if (has_zero) {
+    const Tensor* z = g.constant(mi.inputs[2]);
+    if (z != nullptr && z->numel() != 1) return false;  // per-row: the reference kernel's
+  }
+  ir::Node* cast = sole(g, consumers, mi.outputs[0], "Cast");
+  const ir::Attribute* to = cast != nullptr ? cast->attribute("to") : nullptr;
+  if (to == nullptr || to->i != static_cast<int64_t>(DataType::kFloat32)) return false;
+  ir::Node* mul = sole(g, consumers, cast->outputs[0], "Mul");
+  if (mul == nullptr || mul->inputs.size() != 2) return false;
+  // The scale s_x * s_w: a Mul of the runtime scalar s_x and constant s_w.
+  const ir::ValueId scale = other_input(*mul, cast->outputs[0]);
+  const int sp = scale == ir::kNoValue ? -1 : g.values[static_cast<size_t>(scale)].producer;
+  if (sp < 0 || !is_op(g.nodes[static_cast<size_t>(sp)], "Mul")) return false;
+  const ir::Node& scales = g.nodes[static_cast<size_t>(sp)];
+  if (scales.inputs.size() != 2) return false;
+  const bool first_constant = float_constant(g, scales.inputs[0]) != nullptr;
+  const Tensor* s_w = float_constant(g, scales.inputs[first_constant ? 0 : 1]);
+  const ir::ValueId s_x = scales.inputs[first_constant ? 1 : 0];
+  if (s_w == nullptr || g.constant(s_x) != nullptr || (s_w->numel() != 1 && s_w->numel() != w->dim(1)) ||
+      s_w->rank() > 1) {
+    return false;
+  }
+  ir::Node fused = mi;
+  fused.op_type = "MatMul";
+  fused.domain.clear();
+  fused.inputs = {mi.inputs[0], mi.inputs[1], has_zero ? mi.inputs[2] : ir::kNoValue, s_x};
+  fused.outputs = {mul->outputs[0]};
+  fused.attributes.clear();
+  ir::Attribute dynamic;
+  dynamic.kind = ir::Attribute::Kind::kInt;
+  dynamic.i = 1;
+  fused.attributes[kQuantDynamicAttribute] = dynamic;
+  fused.attributes[kQuantWeightScalesAttribute] =
+      floats_attribute(std::vector<float>(s_w->data<float>(), s_w->data<float>() + s_w->numel()));
+  add_post_op(fused, PostOp::binary("mul", 3));
+  erase_node(*cast);
+  erase_node(*mul);
+  mi = std::move(fused);
+  return true;
+}
+
+bool fuse(ir::Graph& g, const std::vector<std::vector<int>>& consumers, ir::Node& n) {
   if (n.attribute(kQuantInputAttribute) != nullptr || n.inputs.size() < 2 || n.outputs.size() != 1) return false;
   if (is_op(n, "MatMul")) return fuse_matmul(g, n);
   if (is_op(n, "Gemm")) return fuse_gemm(g, n);
+  if (is_op(n, "MatMulInteger")) return fuse_dynamic(g, consumers, n);
   return false;
 }
 
@@ -129,8 +204,11 @@ bool fuse(ir::Graph& g, ir::Node& n) {
 
 Expected<int> fuse_qdq_matmul_pass(ir::Graph& g) {
   int fused = 0;
+  const auto consumers = consumers_of(g);
   // By index: fuse_gemm adds constants, which may grow g.values but not g.nodes.
-  for (size_t i = 0; i < g.nodes.size(); ++i) fused += fuse(g, g.nodes[i]) ? 1 : 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) fused += fuse(g, consumers, g.nodes[i]) ? 1 : 0;
+  drop_erased_nodes(g);
+  refresh_producers(g);
   // The weights' DequantizeLinear nodes have no readers now; drop them
   // before constant_folding would dequantize every weight to float32 at load
   // (340 MB of BERT-base's that nothing reads).

@@ -5,8 +5,8 @@
 //     activation x activation products quantized too), also against the
 //     same file unfused (optimize=false, the QDQ graph's literal meaning);
 //   - dynamic quantization (DynamicQuantizeLinear + MatMulInteger with
-//     constant int8 weights), whose MatMulInteger runs on oneDNN's int8
-//     matmul.
+//     constant int8 weights -> Cast -> Mul), fused into one int8 MatMul
+//     with the runtime zero point and scale, also against unfused.
 // A small encoder (2 layers, hidden 64) keeps the test fast; DistilBERT-base
 // at sequence length 16 is the real-size check.
 #include <cstdlib>
@@ -145,14 +145,23 @@ void check_dynamic(const fs::path& fp32, int64_t vocab) {
   const fs::path model = quantize(fp32, quant::QuantMode::kDynamic);
   const auto in = inputs(vocab);
   const Tensor y = run(model, in, true);
+  const Tensor unfused = run(model, in, false);
+  {
+    // MatMulInteger -> Cast -> Mul became one int8 MatMul each.
+    auto s = Session::load(model, {.threads = 1});
+    ASSERT_TRUE(s) << s.status().message();
+    EXPECT_EQ(count_op(**s, "MatMulInteger"), 0);
+    EXPECT_EQ(count_op(**s, "Cast"), 1);  // the attention mask's
+  }
   const Tensor ort = run_ort(model, in);
   const Tensor reference = run(fp32, in, true);
-  ASSERT_TRUE(y.defined() && ort.defined() && reference.defined());
+  ASSERT_TRUE(y.defined() && unfused.defined() && ort.defined() && reference.defined());
   ASSERT_EQ(y.shape(), ort.shape());
   EXPECT_TRUE(int8_matmul_used());
-  const double vs_ort = quant::cosine_similarity(y, ort);
-  std::printf("%s dynamic int8: cosine vs ONNX Runtime %.6f (vs fp32 %.6f)\n", fp32.stem().c_str(), vs_ort,
-              quant::cosine_similarity(y, reference));
+  const double vs_unfused = quant::cosine_similarity(y, unfused), vs_ort = quant::cosine_similarity(y, ort);
+  std::printf("%s dynamic int8: cosine fused vs unfused %.6f, vs ONNX Runtime %.6f (vs fp32 %.6f)\n",
+              fp32.stem().c_str(), vs_unfused, vs_ort, quant::cosine_similarity(y, reference));
+  EXPECT_GE(vs_unfused, 0.999);
   EXPECT_GE(vs_ort, 0.999);
 }
 

@@ -51,7 +51,8 @@ using Dims = memory::dims;
 // MatMulInteger (s32 result, zero points read from inputs 2 and 3).
 struct QuantMatmul {
   bool enabled = false;
-  bool integer = false;  // MatMulInteger
+  bool integer = false;       // MatMulInteger
+  bool runtime_zero = false;  // A's zero point is input 2, read on every run
   float input_scale = 1;
   int32_t input_zero = 0;
   std::vector<float> weight_scales;  // 1 or one per column; empty: none (MatMulInteger)
@@ -87,7 +88,7 @@ void set_quant_attributes(dnnl::primitive_attr& attr, const QuantMatmul& q, int6
     }
     attr.set_output_scales(scales.size() == 1 ? 0 : 1 << 1, scales);
   }
-  if (q.integer || q.input_zero != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+  if (q.runtime_zero || q.input_zero != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
   if (q.activation_b) attr.set_zero_points(DNNL_ARG_WEIGHTS, 0, {DNNL_RUNTIME_S32_VAL});
 }
 
@@ -229,8 +230,8 @@ class MatMulKernel final : public Kernel {
     if (k != kb) return shape_error(fmt::format("inner dimensions differ ({} vs {})", k, kb), *a, *b);
     ZeroPoints zeros;
     int32_t src_zero = quant_.input_zero, weight_zero = quant_.weight_zero;
-    if (quant_.integer) ECOINFER_RETURN_IF_ERROR(read_runtime_zeros(ctx, *a, src_zero));
-    if (quant_.integer || src_zero != 0) zeros.src = &src_zero;
+    if (quant_.runtime_zero) ECOINFER_RETURN_IF_ERROR(read_runtime_zeros(ctx, *a, src_zero));
+    if (quant_.runtime_zero || src_zero != 0) zeros.src = &src_zero;
     std::vector<const Shape*> key_shapes = {&a->shape(), &b->shape()};
     ECOINFER_ASSIGN_OR_RETURN(std::vector<const Tensor*> operands, fused_operands(post_ops_, ctx, who_, key_shapes));
     const onednn::ShapeKey key = onednn::shape_key(key_shapes);
@@ -291,8 +292,9 @@ Status MatMulKernel::check_types(const Tensor& a, const Tensor& b) const {
                                    dtype_name(b.dtype())));
 }
 
-// MatMulInteger: A's zero point (input 2) is one value computed per run by
-// DynamicQuantizeLinear; B's (input 3) was checked to be zero at creation.
+// MatMulInteger (and its fused dynamic form): A's zero point (input 2) is one
+// value computed per run by DynamicQuantizeLinear; B's was checked to be zero
+// at creation.
 Status MatMulKernel::read_runtime_zeros(KernelContext& ctx, const Tensor& a, int32_t& src_zero) const {
   src_zero = 0;
   const Tensor* zp = ctx.input(2);
@@ -579,6 +581,12 @@ Status GemmKernel::compute(KernelContext& ctx) const {
 // The kQuant* attributes (passes/pass.h), checked.
 Expected<QuantMatmul> read_quant(const KernelInfo& info) {
   QuantMatmul q;
+  if (info.attr_int(passes::kQuantDynamicAttribute, 0) == 1) {
+    q.weight_scales = info.attr_floats(passes::kQuantWeightScalesAttribute);
+    if (q.weight_scales.empty()) return info.model_error("malformed int8 attributes (no weight scales)");
+    q.enabled = q.runtime_zero = true;
+    return q;
+  }
   if (!info.has_attr(passes::kQuantInputAttribute)) return q;
   const std::vector<float> in = info.attr_floats(passes::kQuantInputAttribute);
   q.weight_scales = info.attr_floats(passes::kQuantWeightScalesAttribute);
@@ -639,6 +647,8 @@ bool int8_matmul_integer_applies(const KernelInfo& info) {
   if (b == nullptr || b->dtype() != DataType::kInt8 || b->rank() < 2) return false;
   const DataType a = info.declared_input_type(0);
   if (a != DataType::kUndefined && !is_int8(a)) return false;
+  // A per-row zero point of A (1-D, M values) is the reference kernel's.
+  if (const Tensor* a_zero = info.constant_input(2); a_zero != nullptr && a_zero->numel() != 1) return false;
   if (info.has_input(3)) {
     const Tensor* zp = info.constant_input(3);
     if (zp == nullptr || zp->dtype() != DataType::kInt8) return false;
@@ -651,8 +661,7 @@ bool int8_matmul_integer_applies(const KernelInfo& info) {
 
 Expected<std::unique_ptr<Kernel>> create_int8_matmul_integer(const KernelInfo& info) {
   QuantMatmul q;
-  q.enabled = true;
-  q.integer = true;
+  q.enabled = q.integer = q.runtime_zero = true;
   q.output = DataType::kInt32;
   return std::unique_ptr<Kernel>(std::make_unique<MatMulKernel>(info, onednn::FusedPostOps(), std::move(q)));
 }
