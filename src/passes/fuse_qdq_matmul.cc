@@ -24,8 +24,9 @@
 //
 // Like fuse_qdq_inputs it runs before constant_folding, which would turn
 // the weights' DequantizeLinear into float32 weights; the DequantizeLinear
-// nodes left without readers are removed at once for the same reason. The trailing
-// QuantizeLinear, when there is one, is fused later by fuse_qdq_outputs.
+// nodes left without readers are removed at once for the same reason. The
+// trailing QuantizeLinear, when there is one, is fused later by
+// fuse_qdq_outputs.
 // What does not match (asymmetric or per-row weights, weights of rank > 2,
 // transA, a C that is not one row) stays as written and runs in float32.
 #include <cmath>
@@ -58,7 +59,8 @@ const Tensor* int8_weights(const ir::Graph& g, const Dequant& w, bool transposed
   if (w.per_tensor()) return values;
   const int64_t column_axis = transposed ? 0 : 1;
   const int64_t n = values->dim(static_cast<size_t>(column_axis));
-  const bool per_column = static_cast<int64_t>(w.scales.size()) == n && (w.axis == column_axis || w.axis == column_axis - 2);
+  const bool on_axis = w.axis == column_axis || w.axis == column_axis - 2;  // -2/-1 count from the end
+  const bool per_column = static_cast<int64_t>(w.scales.size()) == n && on_axis;
   return per_column ? values : nullptr;
 }
 

@@ -48,8 +48,11 @@ void set_float(onnx::NodeProto* n, const std::string& name, float v) {
 // range; signed activations store zero - 128.
 std::string qdq(ModelBuilder& b, const std::string& x, float scale, int zero, bool is_signed) {
   b.initializer(x + "_s", {}, {scale});
-  if (is_signed) add_values(b, x + "_z", onnx::TensorProto::INT8, {}, std::vector<int8_t>{static_cast<int8_t>(zero - 128)});
-  else add_values(b, x + "_z", onnx::TensorProto::UINT8, {}, std::vector<uint8_t>{static_cast<uint8_t>(zero)});
+  if (is_signed) {
+    add_values(b, x + "_z", onnx::TensorProto::INT8, {}, std::vector<int8_t>{static_cast<int8_t>(zero - 128)});
+  } else {
+    add_values(b, x + "_z", onnx::TensorProto::UINT8, {}, std::vector<uint8_t>{static_cast<uint8_t>(zero)});
+  }
   b.node("QuantizeLinear", {x, x + "_s", x + "_z"}, {x + "q"});
   b.node("DequantizeLinear", {x + "q", x + "_s", x + "_z"}, {x + "dq"});
   return x + "dq";
@@ -215,7 +218,8 @@ TEST(QdqMatMulFusion, Int8MatmulPrimitivesAreCreated) {
   for (const auto& u : onednn_implementations_used()) {
     if (u.kind != "matmul int8") continue;
     ++int8;
-    EXPECT_EQ(u.implementation.find("ref"), std::string::npos) << "oneDNN's reference int8 matmul: " << u.implementation;
+    EXPECT_EQ(u.implementation.find("ref"), std::string::npos)
+        << "oneDNN's reference int8 matmul: " << u.implementation;
   }
   EXPECT_GT(int8, 0) << "no int8 matmul primitive was created";
 }
