@@ -107,12 +107,33 @@ std::filesystem::path build_model(const std::string& name, bool signed_activatio
   if (activation == "Relu") {
     b.node("Relu", {"y1"}, {"a1"});
     act_out = "a1";
+  } else if (activation == "BatchNormRelu" || activation == "BatchNormSwish") {
+    // Some channels flip sign (negative scale), one is nearly constant.
+    std::vector<float> scale, shift, mean, var;
+    for (int64_t m = 0; m < c1.out_channels; ++m) {
+      scale.push_back(m % 3 == 1 ? -0.7f : 1.3f + 0.1f * static_cast<float>(m));
+      shift.push_back(0.25f * static_cast<float>(m % 4) - 0.3f);
+      mean.push_back(0.05f * static_cast<float>(m % 5) - 0.1f);
+      var.push_back(m == 0 ? 1e-4f : 0.5f + 0.2f * static_cast<float>(m % 3));
+    }
+    b.initializer("bn_scale", {c1.out_channels}, scale);
+    b.initializer("bn_shift", {c1.out_channels}, shift);
+    b.initializer("bn_mean", {c1.out_channels}, mean);
+    b.initializer("bn_var", {c1.out_channels}, var);
+    b.node("BatchNormalization", {"y1", "bn_scale", "bn_shift", "bn_mean", "bn_var"}, {"n1"});
+    if (activation == "BatchNormSwish") {
+      b.node("Sigmoid", {"n1"}, {"g1"});
+      b.node("Mul", {"n1", "g1"}, {"a1"});
+    } else {
+      b.node("Relu", {"n1"}, {"a1"});
+    }
+    act_out = "a1";
   } else if (activation == "HardSwish") {
     b.node("HardSwish", {"y1"}, {"a1"});
     act_out = "a1";
   }
   b.initializer("sy", {}, {sy});
-  add_zero("zy", activation == "Relu" ? 0 : 100);
+  add_zero("zy", activation == "Relu" || activation == "BatchNormRelu" ? 0 : 100);
   b.node("QuantizeLinear", {act_out, "sy", "zy"}, {"yq"});
   b.node("DequantizeLinear", {"yq", "sy", "zy"}, {"ydq"});
   add_quant_conv(b, "c2", "ydq", sy, c2, residual ? "y2" : "y", 2);
@@ -184,6 +205,27 @@ TEST(QdqFusion, SignedHardSwishStridedGroupedMatchesUnfused) {
 
 TEST(QdqFusion, PointwiseWithResidualMatchesUnfused) {
   check_fused_matches_unfused(build_model("u8_residual", false, "None", {8, 16, 1, 1, 1}, {16, 16, 1, 1, 1}, true), 8, 1);
+}
+
+// det's first convolution and its head, rec's neck: Conv -> BatchNormalization
+// (-> Relu or Swish) with the Conv quantized; the BN folds into the int8
+// primitive (scales and a per-channel add), so no float32 op is left
+// between the two int8 convolutions.
+void check_batchnorm_folds(const std::string& name, const std::string& activation, const ConvSpec& c1) {
+  const auto model = build_model(name, false, activation, c1, {16, 16, 3, 1, 1}, false);
+  check_fused_matches_unfused(model, c1.in_channels);
+  auto s = Session::load(model, {.threads = 1});
+  ASSERT_TRUE(s) << s.status().message();
+  EXPECT_EQ(count_op(**s, "BatchNormalization"), 0);
+  EXPECT_EQ(count_op(**s, "Relu") + count_op(**s, "Sigmoid") + count_op(**s, "Mul"), 0);
+}
+
+TEST(QdqFusion, BatchNormReluAfterStridedStemFoldsAndMatchesUnfused) {
+  check_batchnorm_folds("u8_bn_relu", "BatchNormRelu", {3, 16, 3, 2, 1});
+}
+
+TEST(QdqFusion, BatchNormSwishFoldsAndMatchesUnfused) {
+  check_batchnorm_folds("u8_bn_swish", "BatchNormSwish", {8, 16, 3, 1, 1});
 }
 
 // The same QDQ file in ONNX Runtime 1.30 (tests/ort_run.js).
