@@ -228,6 +228,18 @@ TEST(QdqFusion, BatchNormSwishFoldsAndMatchesUnfused) {
   check_batchnorm_folds("u8_bn_swish", "BatchNormSwish", {8, 16, 3, 1, 1});
 }
 
+// A depthwise int8 Conv whose input has a zero point runs on a copy padded
+// with that zero point (kernels/cpu/zero_point_padding.h), on oneDNN's
+// brdgmm kernel; same outputs as the unfused graph, uint8 and int8, 3x3
+// stride 1 and 5x5 stride 2.
+TEST(QdqFusion, DepthwiseWithZeroPointRunsPaddedAndMatchesUnfused) {
+  check_fused_matches_unfused(build_model("u8_dw", false, "HardSwish", {8, 16, 1, 1, 1}, {16, 16, 3, 1, 16}, false), 8);
+  check_fused_matches_unfused(build_model("s8_dw", true, "HardSwish", {8, 16, 1, 1, 1}, {16, 16, 5, 2, 16}, false), 8);
+  bool brdgmm = false;
+  for (const auto& u : onednn_implementations_used()) brdgmm |= u.implementation.find("brdgmm") != std::string::npos;
+  EXPECT_TRUE(brdgmm) << "the depthwise int8 convolutions should run on oneDNN's brdgmm kernel";
+}
+
 // The same QDQ file in ONNX Runtime 1.30 (tests/ort_run.js).
 TEST(QdqFusion, FusedMatchesOnnxRuntime) {
   const auto model = build_model("ort", false, "Relu", {8, 16, 3, 1, 1}, {16, 16, 3, 1, 2}, true);
