@@ -9,16 +9,10 @@
 //
 // A tensor qualifies when a Conv writes it, it is not a graph output, and
 // every reader is a Conv that reads it as X or as a binary post-op operand
-// (never as weights or bias). A per-tensor QuantizeLinear whose every
-// reader is an int8 Conv reading it as X qualifies as a writer too: it then
-// quantizes straight into channels-last (src/kernels/ref/quantize.cc), so
-// the uint8 tensor between a float32 op and an int8 convolution (det's FPN,
-// every squeeze-excitation output) is not reordered a second time by the
-// Conv. Runs last: no later pass may add a reader.
+// (never as weights or bias). Runs last: no later pass may add a reader.
 #include <algorithm>
 
 #include "passes/graph_rewrite.h"
-#include "passes/pass.h"
 #include "passes/passes.h"
 #include "passes/pattern_util.h"
 #include "passes/post_ops.h"
@@ -44,38 +38,19 @@ std::vector<int64_t> data_uses(const ir::Node& reader, ir::ValueId v) {
   return uses;
 }
 
-// A QuantizeLinear with one scale (and zero point) for the whole tensor:
-// channels-last changes nothing in its arithmetic, only where it writes.
-bool per_tensor_quantize(const ir::Graph& g, const ir::Node& n) {
-  if (!is_op(n, "QuantizeLinear") || n.inputs.size() < 2) return false;
-  const Tensor* scale = g.constant(n.inputs[1]);
-  return scale != nullptr && scale->numel() == 1;
-}
-
-// Only an int8 Conv's X takes the quantized tensor (a float Conv cannot
-// read it, and a quantized residual operand would be float32).
-bool reads_as_int8_source(const ir::Node& reader, ir::ValueId v) {
-  const std::vector<int64_t> uses = data_uses(reader, v);
-  return reader.attribute(kQuantInputAttribute) != nullptr && uses == std::vector<int64_t>{0};
-}
-
 }  // namespace
 
 Expected<int> channels_last_convs_pass(ir::Graph& g) {
   const std::vector<std::vector<int>> consumers = consumers_of(g);
   int marked = 0;
   for (ir::Node& producer : g.nodes) {
-    const bool quantize = per_tensor_quantize(g, producer);
-    if ((!is_op(producer, "Conv") && !quantize) || producer.outputs.size() != 1 || producer.outputs[0] == ir::kNoValue) {
-      continue;
-    }
+    if (!is_op(producer, "Conv") || producer.outputs.size() != 1 || producer.outputs[0] == ir::kNoValue) continue;
     const ir::ValueId v = producer.outputs[0];
     const auto& readers = consumers[static_cast<size_t>(v)];
     if (readers.empty() || is_graph_output(g, v)) continue;
     std::vector<std::vector<int64_t>> uses;
     for (int r : readers) {
-      const ir::Node& reader = g.nodes[static_cast<size_t>(r)];
-      uses.push_back(quantize && !reads_as_int8_source(reader, v) ? std::vector<int64_t>{} : data_uses(reader, v));
+      uses.push_back(data_uses(g.nodes[static_cast<size_t>(r)], v));
       if (uses.back().empty()) break;
     }
     if (uses.back().empty()) continue;

@@ -1,8 +1,7 @@
 // channels_last_convs: tensors that only flow between Convs (as X or as a
 // fused residual) are marked channels-last; one read by another op, used
 // as weights, or exported stays plain. The marked graph gives the same
-// outputs (the kernels honour the marks). A per-tensor QuantizeLinear read
-// only by int8 Convs writes channels-last too.
+// outputs (the kernels honour the marks).
 #include "fusion_test_util.h"
 
 namespace ecoinfer::testing {
@@ -56,49 +55,6 @@ TEST(ChannelsLastConvs, MarksConvToConvEdgesOnly) {
       EXPECT_EQ(passes::channels_last_inputs(n), (std::vector<int64_t>{0, 3}));
     }
   }
-}
-
-template <class T>
-void raw_initializer(ModelBuilder& b, const std::string& name, int32_t type, const std::vector<int64_t>& dims,
-                     const std::vector<T>& values) {
-  onnx::TensorProto* t = b.proto().mutable_graph()->add_initializer();
-  t->set_name(name);
-  t->set_data_type(type);
-  for (int64_t d : dims) t->add_dims(d);
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T)));
-}
-
-// x -> QuantizeLinear -> DequantizeLinear -> Conv (int8 weights through
-// DequantizeLinear) writing `y`; `extra_reader`: a float Relu also reads the
-// dequantized x.
-void add_quantized_conv(ModelBuilder& b, const std::string& x, const std::string& y, bool extra_reader, uint32_t seed) {
-  b.initializer(x + "_s", {}, {0.03f});
-  raw_initializer<uint8_t>(b, x + "_z", onnx::TensorProto::UINT8, {}, {120});
-  b.node("QuantizeLinear", {x, x + "_s", x + "_z"}, {x + "_q"});
-  b.node("DequantizeLinear", {x + "_q", x + "_s", x + "_z"}, {x + "_dq"});
-  std::vector<int8_t> w(16 * 8 * 9);
-  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>((i * 37 + seed) % 255 - 127);
-  raw_initializer(b, y + "_w", onnx::TensorProto::INT8, {16, 8, 3, 3}, w);
-  b.initializer(y + "_ws", {16}, std::vector<float>(16, 0.004f));
-  raw_initializer(b, y + "_wz", onnx::TensorProto::INT8, {16}, std::vector<int8_t>(16, 0));
-  set_int(b.node("DequantizeLinear", {y + "_w", y + "_ws", y + "_wz"}, {y + "_wdq"}), "axis", 0);
-  set_ints(b.node("Conv", {x + "_dq", y + "_wdq"}, {y}), "pads", {1, 1, 1, 1});
-  if (extra_reader) b.node("Relu", {x + "_dq"}, {y + "_relu"});
-}
-
-TEST(ChannelsLastConvs, QuantizeLinearReadOnlyByInt8ConvsWritesChannelsLast) {
-  ModelBuilder b(13);
-  for (const char* x : {"x", "u"}) b.input(x, onnx::TensorProto::FLOAT, {1, 8, 9, 7});
-  add_quantized_conv(b, "x", "y", false, 1);
-  add_quantized_conv(b, "u", "v", true, 2);
-  for (const char* y : {"y", "v", "v_relu"}) b.output(y, onnx::TensorProto::FLOAT, {});
-  PassRun r = run_fused(b, "channels_last_quantize",
-                        {&passes::fuse_qdq_inputs_pass, &passes::remove_dead_nodes_pass, &passes::channels_last_convs_pass},
-                        {{"x", random_tensor(DataType::kFloat32, {1, 8, 9, 7}, 3, -2.0f, 2.0f)},
-                         {"u", random_tensor(DataType::kFloat32, {1, 8, 9, 7}, 4, -2.0f, 2.0f)}});
-  expect_same_outputs(r);
-  EXPECT_TRUE(output_marked(r.optimized, "x_q"));
-  EXPECT_FALSE(output_marked(r.optimized, "u_q"));  // the Relu's DequantizeLinear reads it plain
 }
 
 }  // namespace

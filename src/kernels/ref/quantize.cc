@@ -1,7 +1,5 @@
 // QuantizeLinear, DequantizeLinear (opset 10: per tensor; 13: per axis) and
 // DynamicQuantizeLinear: the conversions at the edges of a quantized graph.
-// A QuantizeLinear marked by passes/channels_last_convs.cc writes its
-// output channels-last for the int8 Convs that read it.
 // Arithmetic in quantize_math.h. The loops run over outer x channels x
 // inner so a per-axis scale is one lookup per contiguous run.
 #include <algorithm>
@@ -13,7 +11,6 @@
 #include "kernels/kernel.h"
 #include "kernels/ref/broadcast.h"
 #include "kernels/ref/quantize_math.h"
-#include "passes/post_ops.h"
 
 namespace ecoinfer::kernels {
 namespace {
@@ -38,31 +35,6 @@ void dequantize_run(const Q* x, float* y, int64_t n, float scale, int32_t zero) 
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - zero) * scale;
 }
 
-// Per-tensor quantization of an [N, C, spatial...] tensor written
-// channels-last ([N, spatial..., C] in memory), for an int8 Conv that
-// reads it so (passes/channels_last_convs.cc). Tiles of pixels keep both
-// the reads (along a channel's pixels) and the writes (along a pixel's
-// channels) within a few cache lines.
-template <class Q>
-void quantize_channels_last(const float* x, Q* y, const Shape& shape, float scale, int32_t zero) {
-  const int64_t batch = shape[0], channels = shape[1];
-  const int64_t pixels = shape_numel(shape) / std::max<int64_t>(1, batch * channels);
-  constexpr int64_t kTile = 64;
-  const int64_t tiles = (pixels + kTile - 1) / kTile;
-  const float z = static_cast<float>(zero);
-#pragma omp parallel for schedule(static) if (batch * tiles > 1 && batch * channels * pixels >= kParallelElements)
-  for (int64_t t = 0; t < batch * tiles; ++t) {
-    const int64_t n = t / tiles, p0 = t % tiles * kTile, p1 = std::min(pixels, p0 + kTile);
-    const float* xn = x + n * channels * pixels;
-    Q* yn = y + n * channels * pixels;
-    for (int64_t c = 0; c < channels; ++c) {
-      for (int64_t p = p0; p < p1; ++p) {
-        yn[p * channels + c] = saturate_round<Q>(std::nearbyint(xn[c * pixels + p] / scale) + z);
-      }
-    }
-  }
-}
-
 // The axis attribute exists from opset 13; before, only per-tensor.
 int64_t quant_axis(const KernelInfo& info) { return info.opset() >= 13 ? info.attr_int("axis", 1) : 1; }
 
@@ -75,8 +47,7 @@ Expected<std::unique_ptr<Kernel>> create_QuantizeLinear(const KernelInfo& info) 
   }
   const int64_t axis = quant_axis(info);
   const std::string who = info.node().describe();
-  const bool channels_last = passes::channels_last_output(info.node());
-  return make_kernel([axis, who, channels_last](KernelContext& ctx) -> Status {
+  return make_kernel([axis, who](KernelContext& ctx) -> Status {
     const Tensor& x = *ctx.input(0);
     if (x.dtype() != DataType::kFloat32) {
       return unimplemented(fmt::format("{}: input x must be float32, got {}", who, dtype_name(x.dtype())));
@@ -85,15 +56,6 @@ Expected<std::unique_ptr<Kernel>> create_QuantizeLinear(const KernelInfo& info) 
     const DataType out = p.zero_type == DataType::kUndefined ? DataType::kUInt8 : p.zero_type;
     Tensor* y = ctx.output(0, out, x.shape());
     const float* xs = x.data<float>();
-    if (channels_last && x.rank() >= 3 && p.scales.size() == 1 &&
-        (out == DataType::kUInt8 || out == DataType::kInt8)) {
-      if (out == DataType::kUInt8) quantize_channels_last(xs, y->data<uint8_t>(), x.shape(), p.scale(0), p.zero(0));
-      else quantize_channels_last(xs, y->data<int8_t>(), x.shape(), p.scale(0), p.zero(0));
-      return Status::ok();
-    }
-    if (channels_last && x.rank() >= 3) {
-      return internal_error(fmt::format("{}: a channels-last output needs one scale for the whole tensor", who));
-    }
     if (out == DataType::kUInt8) {
       uint8_t* ys = y->data<uint8_t>();
       for_each_channel_run(p, [&](int64_t c, int64_t at, int64_t n) { quantize_run(xs + at, ys + at, n, p.scale(c), p.zero(c)); });
