@@ -240,6 +240,13 @@ TEST(QdqFusion, DepthwiseWithZeroPointRunsPaddedAndMatchesUnfused) {
   EXPECT_TRUE(brdgmm) << "the depthwise int8 convolutions should run on oneDNN's brdgmm kernel";
 }
 
+// An int8 Conv with many output channels writing a plain float32 tensor
+// (here the graph output): its channels-last result is transposed by
+// kernels/cpu/layout_transpose.h instead of oneDNN's reorder.
+TEST(QdqFusion, WidePlainFloatOutputMatchesUnfused) {
+  check_fused_matches_unfused(build_model("u8_wide", false, "Relu", {8, 16, 3, 1, 1}, {16, 96, 1, 1, 1}, false), 8);
+}
+
 // The same QDQ file in ONNX Runtime 1.30 (tests/ort_run.js).
 TEST(QdqFusion, FusedMatchesOnnxRuntime) {
   const auto model = build_model("ort", false, "Relu", {8, 16, 3, 1, 1}, {16, 16, 3, 1, 2}, true);

@@ -47,6 +47,7 @@
 
 #include "kernels/cpu/fused_post_ops.h"
 #include "kernels/cpu/implementation_log.h"
+#include "kernels/cpu/layout_transpose.h"
 #include "kernels/cpu/onednn_context.h"
 #include "kernels/cpu/pixel_deconv.h"
 #include "kernels/cpu/primitive_cache.h"
@@ -109,6 +110,9 @@ struct ConvPlan {
   // source (zero_point_padding.h), at this offset in the workspace.
   std::optional<onednn::ZeroPointPadding> zero_point_padding;
   size_t padded_offset = 0;
+  // The staged output goes from channels-last float32 to a plain tensor
+  // through layout_transpose.h instead of dst.reorder (faster for many channels).
+  bool dst_transpose = false;
 };
 
 int64_t at_or(const std::vector<int64_t>& v, size_t i, int64_t fallback) { return i < v.size() ? v[i] : fallback; }
@@ -552,6 +556,9 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
     src1.push_back(wanted);
   }
   plan->workspace_bytes = workspace;
+  plan->dst_transpose = plan->dst.staged() && dst_type == memory::data_type::f32 && dst_dims.size() >= 3 &&
+                        dst_dims[1] >= onednn::kTransposeMinChannels &&
+                        dst == layout_desc(dst_dims, Layout::kChannelsLast) && plan->dst.tensor == layout_desc(dst_dims, Layout::kPlain);
 
   const int64_t out_channels = shapes.out[1];
   const memory::desc plain_w = plain_weights_desc(w.shape());
@@ -707,7 +714,12 @@ Status ConvKernel::run(const ConvPlan& plan, const Tensor& x, const Tensor& w, c
     }
     args.emplace(DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(plan.scratchpad));
     plan.primitive.execute(onednn::thread_stream(), args);
-    if (plan.dst.staged()) {
+    if (plan.dst_transpose) {
+      const int64_t batch = plan.out_shape[0], channels = plan.out_shape[1];
+      onednn::channels_last_to_plain(static_cast<const float*>(dst.get_data_handle()),
+                                     static_cast<float*>(dst_tensor.get_data_handle()), batch / plan.images, channels,
+                                     shape_numel(plan.out_shape) / (batch * channels));
+    } else if (plan.dst.staged()) {
       plan.dst.reorder.execute(onednn::thread_stream(),
                                {{DNNL_ARG_FROM, dst},
                                 {DNNL_ARG_TO, dst_tensor},
