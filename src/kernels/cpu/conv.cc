@@ -164,7 +164,8 @@ class ConvKernel final : public Kernel {
         post_ops_(std::move(post_ops)), layouts_(std::move(layouts)), quant_(std::move(quant)) {
     const DataType weight_type = quant_.enabled ? DataType::kInt8 : DataType::kFloat32;
     if (const Tensor* w = info.constant_input(1); w && w->dtype() == weight_type) const_weights_ = *w;
-    if (const Tensor* b = info.constant_input(2); b && quant_.enabled && b->dtype() == DataType::kInt32) const_bias_ = *b;
+    const Tensor* b = info.constant_input(2);
+    if (b != nullptr && quant_.enabled && b->dtype() == DataType::kInt32) const_bias_ = *b;
     // bf16 needs the weights packed once as bf16, so only for constant weights.
     bf16_ = info.attr_int(passes::kComputeBf16Attribute, 0) == 1 && const_weights_.defined();
     input_zero_arg_ = quant_.input_zero;
@@ -558,7 +559,8 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   plan->workspace_bytes = workspace;
   plan->dst_transpose = plan->dst.staged() && dst_type == memory::data_type::f32 && dst_dims.size() >= 3 &&
                         dst_dims[1] >= onednn::kTransposeMinChannels &&
-                        dst == layout_desc(dst_dims, Layout::kChannelsLast) && plan->dst.tensor == layout_desc(dst_dims, Layout::kPlain);
+                        dst == layout_desc(dst_dims, Layout::kChannelsLast) &&
+                        plan->dst.tensor == layout_desc(dst_dims, Layout::kPlain);
 
   const int64_t out_channels = shapes.out[1];
   const memory::desc plain_w = plain_weights_desc(w.shape());
@@ -631,9 +633,10 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::zero_point_padding_plan(const Te
                                                                         Geometry geo) const {
   const bool padded = std::any_of(geo.pad_begin.begin(), geo.pad_begin.end(), [](int64_t p) { return p > 0; }) ||
                       std::any_of(geo.pad_end.begin(), geo.pad_end.end(), [](int64_t p) { return p > 0; });
-  const bool depthwise = shapes.x.size() == 4 && w.dim(1) == 1 && attrs_.group == shapes.x[1] && w.dim(0) == shapes.x[1];
-  if (!quant_.enabled || quant_.input_zero == 0 || transposed_ || !depthwise || !padded || !layouts_.src_channels_last ||
-      !const_weights_.defined() || (has_bias_ && !const_bias_.defined())) {
+  const bool depthwise =
+      shapes.x.size() == 4 && w.dim(1) == 1 && attrs_.group == shapes.x[1] && w.dim(0) == shapes.x[1];
+  if (!quant_.enabled || quant_.input_zero == 0 || transposed_ || !depthwise || !padded ||
+      !layouts_.src_channels_last || !const_weights_.defined() || (has_bias_ && !const_bias_.defined())) {
     return std::shared_ptr<ConvPlan>();
   }
   onednn::ZeroPointPadding zp = onednn::make_zero_point_padding(
