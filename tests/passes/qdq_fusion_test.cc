@@ -91,7 +91,7 @@ void add_quant_conv(ModelBuilder& b, const std::string& id, const std::string& x
 std::filesystem::path build_model(const std::string& name, bool signed_activations, const std::string& activation,
                                   const ConvSpec& c1, const ConvSpec& c2, bool residual) {
   ModelBuilder b(13);
-  b.input("x", onnx::TensorProto::FLOAT, {1, c1.in_channels, 20, 24});
+  b.input("x", onnx::TensorProto::FLOAT, {-1, c1.in_channels, 20, 24});
   const int32_t qtype = signed_activations ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8;
   const float sx = 0.02f, sy = 0.015f;
   auto add_zero = [&](const std::string& n, int z) {
@@ -172,7 +172,8 @@ int count_op(const Session& s, const std::string& op) {
   return ::testing::AssertionFailure() << "largest difference " << worst << " against outputs up to " << scale;
 }
 
-void check_fused_matches_unfused(const std::filesystem::path& path, int64_t channels, int dequantize_left = 0) {
+void check_fused_matches_unfused(const std::filesystem::path& path, int64_t channels, int dequantize_left = 0,
+                                 int64_t batch = 1) {
   auto fused = Session::load(path, {.threads = 1});
   ASSERT_TRUE(fused) << fused.status().message();
   auto plain = Session::load(path, {.threads = 1, .optimize = false});
@@ -181,7 +182,7 @@ void check_fused_matches_unfused(const std::filesystem::path& path, int64_t chan
   // only where a float op (the residual Add) reads an int8 tensor.
   EXPECT_EQ(count_op(**fused, "QuantizeLinear"), 1);
   EXPECT_EQ(count_op(**fused, "DequantizeLinear"), dequantize_left);
-  const Tensor x = testing::random_tensor(DataType::kFloat32, {1, channels, 20, 24}, 11, -2.0f, 2.0f);
+  const Tensor x = testing::random_tensor(DataType::kFloat32, {batch, channels, 20, 24}, 11, -2.0f, 2.0f);
   auto a = (*fused)->run({{"x", x}});
   ASSERT_TRUE(a) << a.status().message();
   auto b = (*plain)->run({{"x", x}});
@@ -228,6 +229,11 @@ TEST(QdqFusion, BatchNormSwishFoldsAndMatchesUnfused) {
   check_batchnorm_folds("u8_bn_swish", "BatchNormSwish", {8, 16, 3, 1, 1});
 }
 
+TEST(QdqFusion, BatchNormFoldedOnABatchMatchesUnfused) {
+  check_fused_matches_unfused(build_model("u8_bn_batch", false, "BatchNormRelu", {8, 16, 3, 1, 1}, {16, 16, 3, 1, 1}, false),
+                              8, 0, 2);
+}
+
 // A depthwise int8 Conv whose input has a zero point runs on a copy padded
 // with that zero point (kernels/cpu/zero_point_padding.h), on oneDNN's
 // brdgmm kernel; same outputs as the unfused graph, uint8 and int8, 3x3
@@ -235,6 +241,9 @@ TEST(QdqFusion, BatchNormSwishFoldsAndMatchesUnfused) {
 TEST(QdqFusion, DepthwiseWithZeroPointRunsPaddedAndMatchesUnfused) {
   check_fused_matches_unfused(build_model("u8_dw", false, "HardSwish", {8, 16, 1, 1, 1}, {16, 16, 3, 1, 16}, false), 8);
   check_fused_matches_unfused(build_model("s8_dw", true, "HardSwish", {8, 16, 1, 1, 1}, {16, 16, 5, 2, 16}, false), 8);
+  // Three images: the padded copy holds the whole batch.
+  check_fused_matches_unfused(build_model("u8_dw_batch", false, "HardSwish", {8, 16, 1, 1, 1}, {16, 16, 3, 1, 16}, false),
+                              8, 0, 3);
   bool brdgmm = false;
   for (const auto& u : onednn_implementations_used()) brdgmm |= u.implementation.find("brdgmm") != std::string::npos;
   EXPECT_TRUE(brdgmm) << "the depthwise int8 convolutions should run on oneDNN's brdgmm kernel";
