@@ -3,7 +3,7 @@
 // 1.4-2.5x slower than the plain tiled loop below once there are many
 // channels (96 x 160 x 160, det's FPN: 3.8-4.1 ms against 1.5-2.9 ms,
 // standalone, 1 thread); with few channels (24) it is as fast or faster,
-// so conv.cc uses this one from kMinChannels.
+// so conv.cc uses this one from kTransposeMinChannels channels.
 //
 //   channels_last_to_plain(nhwc, nchw, images, channels, pixels);
 #pragma once
