@@ -26,89 +26,10 @@
 #include "passes/passes.h"
 #include "passes/pattern_util.h"
 #include "passes/post_ops.h"
+#include "passes/qdq_match.h"
 
 namespace ecoinfer::passes {
 namespace {
-
-struct Dequant {
-  ir::ValueId quantized = ir::kNoValue;
-  DataType type = DataType::kUndefined;  // of the quantized values
-  std::vector<float> scales;
-  std::vector<int32_t> zeros;
-  int64_t axis = 1;
-};
-
-// The DequantizeLinear producing `v`, when its scale and zero point are
-// constants. The quantized values' type comes from the zero point, or from
-// the values themselves when they are a constant (an int32 bias has no
-// zero point).
-std::optional<Dequant> dequant_of(const ir::Graph& g, ir::ValueId v) {
-  if (v == ir::kNoValue) return std::nullopt;
-  const int p = g.values[static_cast<size_t>(v)].producer;
-  if (p < 0) return std::nullopt;
-  const ir::Node& d = g.nodes[static_cast<size_t>(p)];
-  if (!is_op(d, "DequantizeLinear") || d.inputs.size() < 2) return std::nullopt;
-  const Tensor* scale = float_constant(g, d.inputs[1]);
-  if (scale == nullptr) return std::nullopt;
-  Dequant out;
-  out.quantized = d.inputs[0];
-  out.scales.assign(scale->data<float>(), scale->data<float>() + scale->numel());
-  const ir::Attribute* axis = d.attribute("axis");
-  out.axis = d.opset >= 13 && axis != nullptr ? axis->i : 1;
-  const bool has_zero = d.inputs.size() > 2 && d.inputs[2] != ir::kNoValue;
-  if (!has_zero) {
-    const Tensor* values = g.constant(out.quantized);
-    if (values == nullptr) return std::nullopt;
-    out.type = values->dtype();
-    out.zeros.assign(out.scales.size(), 0);
-    return out;
-  }
-  const Tensor* zero = g.constant(d.inputs[2]);
-  if (zero == nullptr || zero->numel() != scale->numel()) return std::nullopt;
-  out.type = zero->dtype();
-  for (int64_t i = 0; i < zero->numel(); ++i) {
-    switch (zero->dtype()) {
-      case DataType::kUInt8: out.zeros.push_back(zero->data<uint8_t>()[i]); break;
-      case DataType::kInt8: out.zeros.push_back(zero->data<int8_t>()[i]); break;
-      case DataType::kInt32: out.zeros.push_back(zero->data<int32_t>()[i]); break;
-      default: return std::nullopt;
-    }
-  }
-  return out;
-}
-
-// The bias in accumulator units (scale s_x * s_w[m]) as int32, from a
-// float32 constant or a dequantized int32 constant; nullopt otherwise.
-std::optional<Tensor> int32_bias(const ir::Graph& g, ir::ValueId b, float s_x, const std::vector<float>& s_w,
-                                 int64_t channels) {
-  std::vector<float> real(static_cast<size_t>(channels));
-  if (const Tensor* f = float_constant(g, b)) {
-    if (f->numel() != channels) return std::nullopt;
-    std::copy_n(f->data<float>(), channels, real.begin());
-  } else if (auto d = dequant_of(g, b)) {
-    const Tensor* q = g.constant(d->quantized);
-    if (q == nullptr || q->dtype() != DataType::kInt32 || q->numel() != channels) return std::nullopt;
-    for (int64_t m = 0; m < channels; ++m) {
-      const size_t k = d->scales.size() == 1 ? 0 : static_cast<size_t>(m);
-      real[static_cast<size_t>(m)] = static_cast<float>(q->data<int32_t>()[m] - d->zeros[k]) * d->scales[k];
-    }
-  } else {
-    return std::nullopt;
-  }
-  Tensor out = Tensor::zeros(DataType::kInt32, {channels});
-  for (int64_t m = 0; m < channels; ++m) {
-    const double scale = static_cast<double>(s_x) * s_w[s_w.size() == 1 ? 0 : static_cast<size_t>(m)];
-    out.data<int32_t>()[m] = static_cast<int32_t>(std::nearbyint(real[static_cast<size_t>(m)] / scale));
-  }
-  return out;
-}
-
-ir::Attribute floats_attribute(std::vector<float> values) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloats;
-  a.floats = std::move(values);
-  return a;
-}
 
 bool fuse_conv(ir::Graph& g, ir::Node& conv) {
   if (!is_op(conv, "Conv") || conv.attribute(kQuantInputAttribute) != nullptr || conv.inputs.size() < 2) return false;
@@ -127,8 +48,9 @@ bool fuse_conv(ir::Graph& g, ir::Node& conv) {
   std::optional<Tensor> bias;
   const bool has_bias = conv.inputs.size() > 2 && conv.inputs[2] != ir::kNoValue;
   if (has_bias) {
-    bias = int32_bias(g, conv.inputs[2], x->scales[0], w->scales, channels);
-    if (!bias) return false;
+    const auto real = bias_values(g, conv.inputs[2], channels);
+    if (!real) return false;
+    bias = int32_bias(*real, x->scales[0], w->scales);
   }
   conv.inputs[0] = x->quantized;
   conv.inputs[1] = w->quantized;

@@ -4,8 +4,7 @@
 //
 //   if (auto x = dequant_of(g, node.inputs[0]); x && x->per_tensor()) ...
 //
-// (fuse_qdq_inputs.cc has its own copy of dequant_of and int32_bias; the
-// two are meant to be merged.)
+// Used by fuse_qdq_inputs.cc (Conv) and fuse_qdq_matmul.cc (MatMul, Gemm).
 #pragma once
 
 #include <optional>
