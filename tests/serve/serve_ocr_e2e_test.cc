@@ -284,6 +284,36 @@ TEST_F(ServeOcrE2E, MetricsCountOcrRequestsWithEnergy) {
       << m.body.substr(0, 2000);
 }
 
+// ecoinfer loadgen drives the OCR model with an image file as its BYTES
+// input, in Triton's binary form and in JSON (base64): every request answered.
+TEST_F(ServeOcrE2E, LoadgenSendsAnImageFileAsBytes) {
+  const std::string url = "--url http://127.0.0.1:" + std::to_string(port_);
+  for (const std::string mode : {" --binary", ""}) {
+    auto run = testing::run_cli("loadgen " + url + " --model ocr --input image=" + (*dir_ / "text.png").string() +
+                                " --concurrency 1 --duration 1 --json" + mode);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const json level = json::parse(run.out)["levels"][0];
+    EXPECT_GT(level["requests"].get<int>(), 0) << mode << run.out;
+    EXPECT_EQ(level["errors"].get<int>(), 0) << mode << run.out;
+  }
+  // An FP32 input given as a file of bytes, and BYTES not given: one-line errors.
+  auto wrong = testing::run_cli("loadgen " + url + " --model cls --input x=" + (*dir_ / "text.png").string() +
+                                " --duration 1");
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("is FP32, not BYTES"), std::string::npos) << wrong.err;
+  auto missing = testing::run_cli("loadgen " + url + " --model ocr --duration 1");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("give its content with --input image=FILE"), std::string::npos) << missing.err;
+}
+
+TEST(Base64, EncodeAndDecodeRoundTrip) {
+  for (const std::string bytes : {std::string(), std::string("a"), std::string("ab"), std::string("abc"),
+                                  std::string("\x89PNG\0\xff\x10", 7)}) {
+    EXPECT_EQ(serve::encode_base64(bytes), base64(bytes));
+    EXPECT_EQ(serve::decode_base64(serve::encode_base64(bytes)), bytes);
+  }
+}
+
 TEST(Base64, DecodesWhatEncodes) {
   EXPECT_EQ(serve::decode_base64(base64("any\x89PNG bytes\xff")), "any\x89PNG bytes\xff");
   EXPECT_EQ(serve::decode_base64("aGVs\nbG8="), "hello");

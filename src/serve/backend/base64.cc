@@ -6,13 +6,13 @@
 namespace ecoinfer::serve {
 namespace {
 
+constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr int8_t kInvalid = -1, kSpace = -2, kPad = -3;
 
 constexpr std::array<int8_t, 256> make_table() {
   std::array<int8_t, 256> t{};
   for (auto& v : t) v = kInvalid;
-  constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (size_t i = 0; i < alphabet.size(); ++i) t[static_cast<uint8_t>(alphabet[i])] = static_cast<int8_t>(i);
+  for (size_t i = 0; i < kAlphabet.size(); ++i) t[static_cast<uint8_t>(kAlphabet[i])] = static_cast<int8_t>(i);
   for (char c : {' ', '\n', '\r', '\t'}) t[static_cast<uint8_t>(c)] = kSpace;
   t['='] = kPad;
   return t;
@@ -50,6 +50,22 @@ std::optional<std::string> decode_base64(std::string_view text) {
   if (count == 3) {
     out += static_cast<char>(bits >> 10);
     out += static_cast<char>(bits >> 2 & 0xff);
+  }
+  return out;
+}
+
+std::string encode_base64(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const size_t left = bytes.size() - i;
+    uint32_t v = static_cast<uint32_t>(static_cast<uint8_t>(bytes[i])) << 16;
+    if (left > 1) v |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[i + 1])) << 8;
+    if (left > 2) v |= static_cast<uint8_t>(bytes[i + 2]);
+    out += kAlphabet[v >> 18 & 63];
+    out += kAlphabet[v >> 12 & 63];
+    out += left > 1 ? kAlphabet[v >> 6 & 63] : '=';
+    out += left > 2 ? kAlphabet[v & 63] : '=';
   }
   return out;
 }
