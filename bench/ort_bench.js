@@ -11,8 +11,9 @@
 //
 //   node bench/ort_bench.js models/m.onnx --shape x=1x3x48x320 --threads 1 --warmup 5 --iters 20
 //
-// Inputs are random float32 in [-1, 1) (same shape and dtype as ecoinfer bench
-// uses; the values do not matter for these models' timing).
+// Inputs are random float32 in [-1, 1), int64 ones integers in [0, 100) (same
+// shape and dtype as ecoinfer bench uses; the values do not matter for these
+// models' timing).
 'use strict';
 
 const path = require('path');
@@ -62,15 +63,17 @@ function loadOrt() {
   usage('onnxruntime-node is not installed: run scripts/setup.sh');
 }
 
-function randomTensor(ort, dims) {
+// float32 in [-1, 1), or for an int64 input (token ids, masks) integers in
+// [0, 100), as ecoinfer bench makes them.
+function randomTensor(ort, dims, type) {
   const n = dims.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
+  const data = type === 'int64' ? new BigInt64Array(n) : new Float32Array(n);
   let s = 42;  // small LCG: deterministic, no dependency
   for (let i = 0; i < n; ++i) {
     s = (s * 1664525 + 1013904223) >>> 0;
-    data[i] = s / 2147483648 - 1;
+    data[i] = type === 'int64' ? BigInt(s % 100) : s / 2147483648 - 1;
   }
-  return new ort.Tensor('float32', data, dims);
+  return new ort.Tensor(type === 'int64' ? 'int64' : 'float32', data, dims);
 }
 
 function median(sorted) {
@@ -95,15 +98,20 @@ async function main() {
   const feeds = {};
   for (const name of session.inputNames) {
     if (!o.shapes[name]) usage(`input '${name}' needs --shape ${name}=DIMS`);
-    feeds[name] = randomTensor(ort, o.shapes[name]);
+    const meta = (session.inputMetadata || []).find((m) => m.name === name);
+    feeds[name] = randomTensor(ort, o.shapes[name], meta && meta.type);
   }
   for (let i = 0; i < o.warmup; ++i) await session.run(feeds);
   const samples = [];
+  const cpuBefore = process.cpuUsage();
   for (let i = 0; i < o.iters; ++i) {
     const start = process.hrtime.bigint();
     await session.run(feeds);
     samples.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
+  // The whole process's CPU time (user + system) over the timed runs: on a
+  // shared machine steadier than wall time, which includes waiting for a core.
+  const cpu = process.cpuUsage(cpuBefore);
   const sorted = samples.slice().sort((a, b) => a - b);
   const result = {
     engine: 'onnxruntime-node',
@@ -117,6 +125,7 @@ async function main() {
     p50_ms: median(sorted),
     mean_ms: samples.reduce((a, b) => a + b, 0) / samples.length,
     min_ms: sorted[0],
+    cpu_ms_per_run: (cpu.user + cpu.system) / 1000 / o.iters,
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
     baseline_rss_bytes: baselineRss,
   };
