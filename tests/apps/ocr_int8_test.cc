@@ -59,7 +59,8 @@ nlohmann::json read_corpus(const fs::path& models, const std::string& images, co
 TEST(OcrInt8, QuantizedOnPipelineInputsReadsTheCorpusLikeFp32) {
   const fs::path dir = testing::temp_dir("ocr_int8");
   const fs::path apps = testing::source_dir() / "tests/apps";
-  testing::CliOutcome r = testing::run_command((apps / "make_ocr_calibration.sh").string() + " " + (dir / "calib").string() + " 60", 300);
+  testing::CliOutcome r =
+      testing::run_command((apps / "make_ocr_calibration.sh").string() + " " + (dir / "calib").string() + " 60", 300);
   ASSERT_EQ(r.exit_code, 0) << r.err << " (scripts/setup.sh installs imagemagick and fonts-dejavu-core)";
   r = testing::run_command((apps / "make_ocr_corpus.sh").string() + " " + (dir / "corpus").string() + " 100", 300);
   ASSERT_EQ(r.exit_code, 0) << r.err;

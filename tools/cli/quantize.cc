@@ -49,7 +49,8 @@ nlohmann::json report_json(const QuantizeFlags& f, const quant::QuantizeReport& 
   nlohmann::json j = {{"model", f.model}, {"out", f.out}, {"mode", r.mode}, {"method", r.method},
                       {"per_channel", r.per_channel}, {"calibration_samples", r.calibration_samples},
                       {"held_out_samples", r.held_out_samples}, {"quantized_nodes", r.quantized_nodes},
-                      {"quantized_by_op", r.quantized_by_op}, {"excluded_nodes", r.excluded_nodes}, {"exclude", f.exclude}, {"exclude_first", f.exclude_first}, {"auto_excluded", r.auto_excluded},
+                      {"quantized_by_op", r.quantized_by_op}, {"excluded_nodes", r.excluded_nodes},
+                      {"exclude", f.exclude}, {"exclude_first", f.exclude_first}, {"auto_excluded", r.auto_excluded},
                       {"int8_runner", r.int8_runner}, {"fp32_bytes", r.fp32_bytes}, {"int8_bytes", r.int8_bytes},
                       {"min_cosine", r.min_cosine}, {"passed", r.passed}};
   j["outputs"] = nlohmann::json::array();

@@ -103,7 +103,8 @@ Status record_model_inputs(const fs::path& models_dir, const std::vector<std::st
   fmt::print(stderr, "reading {} calibration images with the fp32 OCR pipeline\n", images.size());
   const ocr::OcrBatchResult result = pipe->run_files(images);
   for (size_t i = 0; i < images.size(); ++i)
-    if (!result.images[i]) fmt::print(stderr, "ecoinfer: warning: {}: {} (skipped)\n", images[i], result.images[i].status().message());
+    if (!result.images[i])
+      fmt::print(stderr, "ecoinfer: warning: {}: {} (skipped)\n", images[i], result.images[i].status().message());
   for (const ModelRecipe& r : recipes()) {
     std::error_code ec;
     if (!fs::is_directory(dir / r.name, ec))
