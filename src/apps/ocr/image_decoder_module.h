@@ -2,8 +2,8 @@
 // module that alone links OpenCV's imgcodecs.
 //
 // Why a module: imgcodecs pulls about 120 shared libraries (GDAL, x265, ICU,
-// ...) into every process that links it: 37 MiB of resident memory and a
-// tenth of a second of dynamic loading at each start of the ecoinfer command,
+// ...) into every process that links it: 42 MiB of resident memory and a
+// third of a second of dynamic loading at each start of the ecoinfer command,
 // though only OCR decodes images. image_io.cc dlopen()s the module on the
 // first decode instead, so `ecoinfer bench`, `run`, `serve` of a plain model
 // and libecoinfer itself never load it.
