@@ -116,11 +116,15 @@ async function main() {
   }
   for (let i = 0; i < o.warmup; ++i) await session.run(feeds);
   const samples = [];
+  const cpuBefore = process.cpuUsage();
   for (let i = 0; i < o.iters; ++i) {
     const start = process.hrtime.bigint();
     await session.run(feeds);
     samples.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
+  // The whole process's CPU time (user + system) over the timed runs: on a
+  // shared machine steadier than wall time, which includes waiting for a core.
+  const cpu = process.cpuUsage(cpuBefore);
   const sorted = samples.slice().sort((a, b) => a - b);
   const result = {
     engine: 'onnxruntime-node',
@@ -134,6 +138,7 @@ async function main() {
     p50_ms: median(sorted),
     mean_ms: samples.reduce((a, b) => a + b, 0) / samples.length,
     min_ms: sorted[0],
+    cpu_ms_per_run: (cpu.user + cpu.system) / 1000 / o.iters,
     peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
     baseline_rss_bytes: baselineRss,
   };

@@ -13,97 +13,23 @@
 // DequantizeLinear into float32 weights. What does not match (per-tensor
 // zero point other than a constant scalar, asymmetric weights, a
 // per-channel scale on another axis than the output channels, a ConvTranspose)
-// is left as written and runs in float32 as the QDQ model says.
+// is left as written and runs in float32 as the QDQ model says. A
+// BatchNormalization reading such a Conv folds into its scales and bias
+// and a per-channel add (fold_batchnorm_into).
 #include <cmath>
+#include <optional>
+#include <utility>
 
 #include "kernels/ref/quantize_math.h"
 #include "passes/graph_rewrite.h"
 #include "passes/pass.h"
 #include "passes/passes.h"
 #include "passes/pattern_util.h"
+#include "passes/post_ops.h"
+#include "passes/qdq_match.h"
 
 namespace ecoinfer::passes {
 namespace {
-
-struct Dequant {
-  ir::ValueId quantized = ir::kNoValue;
-  DataType type = DataType::kUndefined;  // of the quantized values
-  std::vector<float> scales;
-  std::vector<int32_t> zeros;
-  int64_t axis = 1;
-};
-
-// The DequantizeLinear producing `v`, when its scale and zero point are
-// constants. The quantized values' type comes from the zero point, or from
-// the values themselves when they are a constant (an int32 bias has no
-// zero point).
-std::optional<Dequant> dequant_of(const ir::Graph& g, ir::ValueId v) {
-  if (v == ir::kNoValue) return std::nullopt;
-  const int p = g.values[static_cast<size_t>(v)].producer;
-  if (p < 0) return std::nullopt;
-  const ir::Node& d = g.nodes[static_cast<size_t>(p)];
-  if (!is_op(d, "DequantizeLinear") || d.inputs.size() < 2) return std::nullopt;
-  const Tensor* scale = float_constant(g, d.inputs[1]);
-  if (scale == nullptr) return std::nullopt;
-  Dequant out;
-  out.quantized = d.inputs[0];
-  out.scales.assign(scale->data<float>(), scale->data<float>() + scale->numel());
-  const ir::Attribute* axis = d.attribute("axis");
-  out.axis = d.opset >= 13 && axis != nullptr ? axis->i : 1;
-  const bool has_zero = d.inputs.size() > 2 && d.inputs[2] != ir::kNoValue;
-  if (!has_zero) {
-    const Tensor* values = g.constant(out.quantized);
-    if (values == nullptr) return std::nullopt;
-    out.type = values->dtype();
-    out.zeros.assign(out.scales.size(), 0);
-    return out;
-  }
-  const Tensor* zero = g.constant(d.inputs[2]);
-  if (zero == nullptr || zero->numel() != scale->numel()) return std::nullopt;
-  out.type = zero->dtype();
-  for (int64_t i = 0; i < zero->numel(); ++i) {
-    switch (zero->dtype()) {
-      case DataType::kUInt8: out.zeros.push_back(zero->data<uint8_t>()[i]); break;
-      case DataType::kInt8: out.zeros.push_back(zero->data<int8_t>()[i]); break;
-      case DataType::kInt32: out.zeros.push_back(zero->data<int32_t>()[i]); break;
-      default: return std::nullopt;
-    }
-  }
-  return out;
-}
-
-// The bias in accumulator units (scale s_x * s_w[m]) as int32, from a
-// float32 constant or a dequantized int32 constant; nullopt otherwise.
-std::optional<Tensor> int32_bias(const ir::Graph& g, ir::ValueId b, float s_x, const std::vector<float>& s_w,
-                                 int64_t channels) {
-  std::vector<float> real(static_cast<size_t>(channels));
-  if (const Tensor* f = float_constant(g, b)) {
-    if (f->numel() != channels) return std::nullopt;
-    std::copy_n(f->data<float>(), channels, real.begin());
-  } else if (auto d = dequant_of(g, b)) {
-    const Tensor* q = g.constant(d->quantized);
-    if (q == nullptr || q->dtype() != DataType::kInt32 || q->numel() != channels) return std::nullopt;
-    for (int64_t m = 0; m < channels; ++m) {
-      const size_t k = d->scales.size() == 1 ? 0 : static_cast<size_t>(m);
-      real[static_cast<size_t>(m)] = static_cast<float>(q->data<int32_t>()[m] - d->zeros[k]) * d->scales[k];
-    }
-  } else {
-    return std::nullopt;
-  }
-  Tensor out = Tensor::zeros(DataType::kInt32, {channels});
-  for (int64_t m = 0; m < channels; ++m) {
-    const double scale = static_cast<double>(s_x) * s_w[s_w.size() == 1 ? 0 : static_cast<size_t>(m)];
-    out.data<int32_t>()[m] = static_cast<int32_t>(std::nearbyint(real[static_cast<size_t>(m)] / scale));
-  }
-  return out;
-}
-
-ir::Attribute floats_attribute(std::vector<float> values) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloats;
-  a.floats = std::move(values);
-  return a;
-}
 
 bool fuse_conv(ir::Graph& g, ir::Node& conv) {
   if (!is_op(conv, "Conv") || conv.attribute(kQuantInputAttribute) != nullptr || conv.inputs.size() < 2) return false;
@@ -122,8 +48,9 @@ bool fuse_conv(ir::Graph& g, ir::Node& conv) {
   std::optional<Tensor> bias;
   const bool has_bias = conv.inputs.size() > 2 && conv.inputs[2] != ir::kNoValue;
   if (has_bias) {
-    bias = int32_bias(g, conv.inputs[2], x->scales[0], w->scales, channels);
-    if (!bias) return false;
+    const auto real = bias_values(g, conv.inputs[2], channels);
+    if (!real) return false;
+    bias = int32_bias(*real, x->scales[0], w->scales);
   }
   conv.inputs[0] = x->quantized;
   conv.inputs[1] = w->quantized;
@@ -133,11 +60,79 @@ bool fuse_conv(ir::Graph& g, ir::Node& conv) {
   return true;
 }
 
+// BatchNormalization's per-channel map y * k[m] + c[m] (k = scale /
+// sqrt(var + eps), c = B - mean * k), when it runs in inference mode on
+// float32 constants of `channels` entries.
+std::optional<std::pair<std::vector<double>, std::vector<double>>> batchnorm_map(const ir::Graph& g, const ir::Node& bn,
+                                                                                int64_t channels) {
+  if (!is_op(bn, "BatchNormalization") || bn.inputs.size() != 5 || bn.outputs.size() != 1) return std::nullopt;
+  if (const ir::Attribute* t = bn.attribute("training_mode"); t != nullptr && t->i != 0) return std::nullopt;
+  if (const ir::Attribute* s = bn.attribute("spatial"); s != nullptr && s->i == 0) return std::nullopt;
+  const Tensor* p[5] = {};
+  for (size_t i = 1; i < 5; ++i) {
+    p[i] = float_constant(g, bn.inputs[i]);
+    if (p[i] == nullptr || p[i]->numel() != channels) return std::nullopt;
+  }
+  const ir::Attribute* eps = bn.attribute("epsilon");
+  std::vector<double> k(static_cast<size_t>(channels)), c(static_cast<size_t>(channels));
+  for (int64_t m = 0; m < channels; ++m) {
+    k[static_cast<size_t>(m)] = p[1]->data<float>()[m] / std::sqrt(p[4]->data<float>()[m] + (eps ? eps->f : 1e-5));
+    c[static_cast<size_t>(m)] = p[2]->data<float>()[m] - p[3]->data<float>()[m] * k[static_cast<size_t>(m)];
+  }
+  return std::pair{std::move(k), std::move(c)};
+}
+
+// An int8 Conv whose float32 output only a BatchNormalization reads takes
+// it in: y = s_x * s_w[m] * (acc + b[m]), so k[m] * y + c[m] is the same
+// Conv with weight scale s_w[m] * k[m], followed by a per-channel add of
+// c[m] as its first post-op. (Folding c into the int32 bias instead would
+// round it to an accumulator step, enough to flip the rounding of the
+// next QuantizeLinear here and there: rec's output moved to cosine 0.9987
+// against the unfused graph.) Without the fold the BN runs in float32
+// between two int8 primitives (det's first convolution and its head), with
+// a layout reorder on each side. Declines a zero or non-finite k.
+bool fold_batchnorm_into(ir::Graph& g, const std::vector<std::vector<int>>& consumers, ir::Node& conv) {
+  if (conv.attribute(kQuantInputAttribute) == nullptr || conv.attribute(kPostOpsAttribute) != nullptr ||
+      conv.outputs.size() != 1) {
+    return false;
+  }
+  const int bn_index = sole_consumer(g, consumers, conv.outputs[0]);
+  if (bn_index < 0) return false;
+  ir::Node& bn = g.nodes[static_cast<size_t>(bn_index)];
+  const Tensor* weights = g.constant(conv.inputs[1]);
+  if (weights == nullptr || bn.inputs.empty() || bn.inputs[0] != conv.outputs[0]) return false;
+  const int64_t channels = weights->dim(0);
+  const auto map = batchnorm_map(g, bn, channels);
+  if (!map) return false;
+  const std::vector<float>& s_w = conv.attribute(kQuantWeightScalesAttribute)->floats;
+  std::vector<float> scales(static_cast<size_t>(channels)), shifts(static_cast<size_t>(channels));
+  for (size_t m = 0; m < scales.size(); ++m) {
+    const double scale = static_cast<double>(s_w[s_w.size() == 1 ? 0 : m]) * map->first[m];
+    if (scale == 0 || !std::isfinite(scale) || !std::isfinite(map->second[m])) return false;
+    scales[m] = static_cast<float>(scale);
+    shifts[m] = static_cast<float>(map->second[m]);
+  }
+  conv.attributes[kQuantWeightScalesAttribute] = floats_attribute(std::move(scales));
+  // [1, M, 1, ...]: broadcast over the output, one value per channel.
+  Shape shift_shape(weights->rank(), 1);
+  shift_shape[1] = channels;
+  if (conv.inputs.size() < 3) conv.inputs.resize(3, ir::kNoValue);
+  conv.inputs.push_back(add_constant(g, conv.name + "_bn_shift", Tensor::from_vector<float>(shift_shape, shifts)));
+  add_post_op(conv, PostOp::binary("add", static_cast<int>(conv.inputs.size() - 1)));
+  conv.outputs[0] = bn.outputs[0];
+  erase_node(bn);
+  return true;
+}
+
 }  // namespace
 
 Expected<int> fuse_qdq_inputs_pass(ir::Graph& g) {
   int fused = 0;
   for (ir::Node& n : g.nodes) fused += fuse_conv(g, n) ? 1 : 0;
+  const auto consumers = consumers_of(g);
+  for (ir::Node& n : g.nodes) fused += is_op(n, "Conv") && fold_batchnorm_into(g, consumers, n) ? 1 : 0;
+  drop_erased_nodes(g);
+  refresh_producers(g);
   // The DequantizeLinear nodes left without readers go with remove_dead_nodes.
   return fused;
 }

@@ -13,7 +13,8 @@ namespace ecoinfer::passes {
 namespace {
 
 bool fuse_output(ir::Graph& g, const std::vector<std::vector<int>>& consumers, ir::Node& conv) {
-  if (!is_op(conv, "Conv") || conv.attribute(kQuantInputAttribute) == nullptr ||
+  const bool int8_op = is_op(conv, "Conv") || is_op(conv, "MatMul") || is_op(conv, "Gemm");
+  if (!int8_op || conv.attribute(kQuantInputAttribute) == nullptr ||
       conv.attribute(kQuantOutputAttribute) != nullptr || conv.outputs.empty()) {
     return false;
   }

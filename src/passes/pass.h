@@ -44,6 +44,14 @@ inline constexpr const char* kComputeBf16Attribute = "_ecoinfer.bf16";
 inline constexpr const char* kQuantInputAttribute = "_ecoinfer.quant_input";                  // FLOATS {scale, zero}
 inline constexpr const char* kQuantWeightScalesAttribute = "_ecoinfer.quant_weight_scales";  // FLOATS, 1 or M
 inline constexpr const char* kQuantOutputAttribute = "_ecoinfer.quant_output";                // FLOATS {scale, zero, type}
+// MatMul only (fuse_qdq_matmul.cc): B is a uint8/int8 activation, not
+// constant weights, with this zero point (its scale is the one weight scale).
+inline constexpr const char* kQuantWeightZeroAttribute = "_ecoinfer.quant_weight_zero";      // FLOATS {zero}
+// MatMul only (fuse_qdq_matmul.cc, dynamic quantization's MatMulInteger ->
+// Cast -> Mul): INT 1. A is uint8/int8 with its zero point in input 2, read
+// on every run; the result is float32 (A - zero) x B times the
+// kQuantWeightScales, and the post-ops then multiply by A's scale.
+inline constexpr const char* kQuantDynamicAttribute = "_ecoinfer.quant_dynamic";
 
 struct Pass {
   const char* name;

@@ -43,7 +43,7 @@ Tensor slice_rows(const Tensor& t, int64_t begin, int64_t count) {
 }  // namespace
 
 bool batchable_together(const InferenceRequest& a, const InferenceRequest& b) {
-  if (a.inputs.size() != b.inputs.size()) return false;
+  if (a.inputs.size() != b.inputs.size() || !a.bytes_inputs.empty() || !b.bytes_inputs.empty()) return false;
   for (size_t i = 0; i < a.inputs.size(); ++i) {
     const Tensor& x = a.inputs[i].tensor;
     const Tensor& y = b.inputs[i].tensor;
@@ -54,8 +54,8 @@ bool batchable_together(const InferenceRequest& a, const InferenceRequest& b) {
   return true;
 }
 
-Batcher::Batcher(std::shared_ptr<const Session> session, BatcherOptions options)
-    : session_(std::move(session)), options_(std::move(options)) {
+Batcher::Batcher(std::shared_ptr<const ModelBackend> backend, BatcherOptions options)
+    : backend_(std::move(backend)), options_(std::move(options)) {
   std::sort(options_.preferred_batch_sizes.begin(), options_.preferred_batch_sizes.end());
   for (int i = 0; i < std::max(1, options_.instance_count); ++i) workers_.emplace_back([this] { worker_loop(); });
 }
@@ -242,15 +242,16 @@ void Batcher::execute(Batch batch, energy::Meter* meter, bool& answering_started
     total += p.items;
     requests.push_back(&p.request);
   }
-  std::vector<NamedTensor> inputs;
+  ModelValues inputs;
   if (batch.size() == 1) {
-    inputs = batch[0].request.inputs;  // handles: no copy
+    inputs.tensors = batch[0].request.inputs;  // handles: no copy
+    inputs.bytes = batch[0].request.bytes_inputs;
   } else {
     for (size_t k = 0; k < requests[0]->inputs.size(); ++k)
-      inputs.push_back({requests[0]->inputs[k].name, concatenate_input(requests, k, total)});
+      inputs.tensors.push_back({requests[0]->inputs[k].name, concatenate_input(requests, k, total)});
   }
   if (meter && !meter->start().is_ok()) meter = nullptr;
-  auto outputs = session_->run(inputs);
+  auto outputs = backend_->run(inputs);
   ExecutionStats exec;
   if (meter) {
     if (auto reading = meter->stop()) exec.energy = *reading;
@@ -266,7 +267,14 @@ void Batcher::execute(Batch batch, energy::Meter* meter, bool& answering_started
     return;
   }
   if (batch.size() > 1) {
-    for (const NamedTensor& out : *outputs) {
+    if (!outputs->bytes.empty()) {  // never merged: batchable_together refuses BYTES inputs
+      answering_started = true;
+      answer_all(batch, ErrorKind::kInternal,
+                 fmt::format("model '{}': BYTES outputs cannot be split per request; set max_batch_size 0 in its "
+                             "config.json", options_.model));
+      return;
+    }
+    for (const NamedTensor& out : outputs->tensors) {
       if (out.tensor.rank() == 0 || out.tensor.dim(0) != total) {
         answering_started = true;
         answer_all(batch, ErrorKind::kInternal,
@@ -285,8 +293,9 @@ void Batcher::execute(Batch batch, energy::Meter* meter, bool& answering_started
     o.response.id = p.request.id;
     o.response.model = p.request.model;
     o.response.version = p.request.version;
-    for (const NamedTensor& out : *outputs)
+    for (const NamedTensor& out : outputs->tensors)
       o.response.outputs.push_back({out.name, batch.size() == 1 ? out.tensor : slice_rows(out.tensor, row, p.items)});
+    if (batch.size() == 1) o.response.bytes_outputs = outputs->bytes;
     row += p.items;
     InferenceStats& s = o.response.stats;
     s.queue_seconds = seconds_between(p.enqueued, start);

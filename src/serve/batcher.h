@@ -1,6 +1,7 @@
 // Dynamic batcher: one per loaded model version. A bounded queue of requests
 // and `instance_count` worker threads that each take a batch, run it through
-// the Session and answer every request of it.
+// the model's backend (an ONNX Session or a pipeline) and answer every
+// request of it.
 //
 // With dynamic batching, a worker merges queued requests along dimension 0
 // (only requests whose inputs have the same names, types and non-batch
@@ -26,6 +27,7 @@
 
 #include "ecoinfer/energy.h"
 #include "ecoinfer/session.h"
+#include "serve/backend/model_backend.h"
 #include "serve/inference_request.h"
 
 namespace ecoinfer::serve {
@@ -53,7 +55,9 @@ struct BatcherOptions {
 
 class Batcher {
  public:
-  Batcher(std::shared_ptr<const Session> session, BatcherOptions options);
+  Batcher(std::shared_ptr<const ModelBackend> backend, BatcherOptions options);
+  Batcher(std::shared_ptr<const Session> session, BatcherOptions options)
+      : Batcher(make_session_backend(std::move(session)), std::move(options)) {}
   ~Batcher();
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
@@ -90,7 +94,7 @@ class Batcher {
   void execute_safely(Batch batch, energy::Meter* meter);
   void answer_all(Batch& batch, ErrorKind kind, const std::string& message);
 
-  std::shared_ptr<const Session> session_;
+  std::shared_ptr<const ModelBackend> backend_;
   BatcherOptions options_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
@@ -101,7 +105,7 @@ class Batcher {
 };
 
 // True when two requests may run in one batch: same input names and types,
-// same dimensions after the first.
+// same dimensions after the first, no BYTES inputs (those are not merged).
 bool batchable_together(const InferenceRequest& a, const InferenceRequest& b);
 
 }  // namespace ecoinfer::serve

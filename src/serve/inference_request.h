@@ -26,6 +26,22 @@ namespace ecoinfer::serve {
 using Parameter = std::variant<bool, int64_t, double, std::string>;
 using Parameters = std::map<std::string, Parameter>;
 
+// A BYTES tensor (KServe's string datatype: each element a byte string of
+// any length). The engine has no string tensors, so the serve layer carries
+// these beside the numeric NamedTensors; pipeline models (an OCR model's
+// encoded images in, text out) use them.
+struct BytesTensor {
+  std::string name;
+  Shape shape;
+  std::vector<std::string> elements;  // row-major, shape_numel(shape) of them
+};
+
+// Numeric and BYTES tensors of one model run, each list in model order.
+struct ModelValues {
+  std::vector<NamedTensor> tensors;
+  std::vector<BytesTensor> bytes;
+};
+
 struct RequestedOutput {
   std::string name;
   bool binary = false;  // the front end should send it as raw bytes
@@ -36,6 +52,7 @@ struct InferenceRequest {
   std::string model;
   std::string version;                   // "" = the latest loaded version
   std::vector<NamedTensor> inputs;
+  std::vector<BytesTensor> bytes_inputs;  // BYTES inputs, in the order given
   std::vector<RequestedOutput> outputs;  // empty = every model output
   bool all_outputs_binary = false;       // Triton's binary_data_output
   // How long the request may wait in the queue; unset = the model's default.
@@ -58,6 +75,7 @@ struct InferenceResponse {
   std::string model;
   std::string version;
   std::vector<NamedTensor> outputs;  // in the requested order
+  std::vector<BytesTensor> bytes_outputs;  // BYTES outputs, in the requested order
   InferenceStats stats;
 };
 

@@ -58,6 +58,7 @@ Expected<std::unique_ptr<InferenceServer>> InferenceServer::create(const ServerO
     RedisCacheOptions ro;
     ro.url = options.redis_url;
     ro.local_max_bytes = options.cache_bytes;
+    ro.pool_size = options.redis_connections;
     auto redis = make_redis_cache(ro);
     if (!redis) return redis.status();
     server->cache_ = std::move(*redis);
@@ -132,33 +133,66 @@ void InferenceServer::on_execution(const std::string& model, const std::string& 
       .inc(energy::grams_co2e(s.energy.joules, intensity_, 1.0));
 }
 
+namespace {
+
+bool fits_declared_shape(const ValueDescription& d, const Shape& shape) {
+  if (!d.has_shape) return true;
+  bool ok = shape.size() == d.shape.size();
+  for (size_t i = 0; ok && i < d.shape.size(); ++i) ok = !d.shape[i].is_fixed() || d.shape[i].value == shape[i];
+  return ok;
+}
+
+template <class T>
+auto find_named(std::vector<T>& values, const std::string& name) {
+  return std::find_if(values.begin(), values.end(), [&](const T& v) { return v.name == name; });
+}
+
+}  // namespace
+
+// Puts the inputs in model order and checks names, types and shapes, for
+// numeric and BYTES inputs alike.
 std::optional<InferenceError> InferenceServer::validate(const ModelVersion& m, InferenceRequest& r) const {
   auto bad = [](std::string msg) { return InferenceError{ErrorKind::kBadRequest, std::move(msg)}; };
-  const auto& declared = m.session->inputs();
+  const auto& declared = m.backend->inputs();
+  if (r.inputs.size() + r.bytes_inputs.size() > declared.size()) {
+    auto undeclared = [&](const std::string& name) {
+      return std::none_of(declared.begin(), declared.end(), [&](const ValueDescription& d) { return d.name == name; });
+    };
+    for (const NamedTensor& t : r.inputs)
+      if (undeclared(t.name)) return bad(fmt::format("model '{}' has no input '{}'", m.model, t.name));
+    for (const BytesTensor& b : r.bytes_inputs)
+      if (undeclared(b.name)) return bad(fmt::format("model '{}' has no input '{}'", m.model, b.name));
+    return bad(fmt::format("model '{}': an input is given twice", m.model));
+  }
   std::vector<NamedTensor> ordered;
+  std::vector<BytesTensor> ordered_bytes;
   for (const ValueDescription& d : declared) {
-    auto it = std::find_if(r.inputs.begin(), r.inputs.end(), [&](const NamedTensor& t) { return t.name == d.name; });
-    if (it == r.inputs.end()) return bad(fmt::format("model '{}' needs input '{}' ({} {}), it is missing", m.model,
-                                                     d.name, dtype_name(d.dtype), d.shape_string()));
-    const Tensor& t = it->tensor;
+    auto numeric = find_named(r.inputs, d.name);
+    auto bytes = find_named(r.bytes_inputs, d.name);
+    if (numeric == r.inputs.end() && bytes == r.bytes_inputs.end())
+      return bad(fmt::format("model '{}' needs input '{}' ({} {}), it is missing", m.model, d.name,
+                             d.dtype == DataType::kString ? "BYTES" : dtype_name(d.dtype), d.shape_string()));
+    if (d.dtype == DataType::kString) {
+      if (bytes == r.bytes_inputs.end())
+        return bad(fmt::format("input '{}' of model '{}' must be BYTES (strings), got {}", d.name, m.model,
+                               dtype_name(numeric->tensor.dtype())));
+      if (!fits_declared_shape(d, bytes->shape))
+        return bad(fmt::format("input '{}' of model '{}' has shape {}, the model takes {}", d.name, m.model,
+                               shape_to_string(bytes->shape), d.shape_string()));
+      ordered_bytes.push_back(std::move(*bytes));  // images can be megabytes; a failed request is dropped anyway
+      continue;
+    }
+    if (numeric == r.inputs.end())
+      return bad(fmt::format("input '{}' of model '{}' must be {}, got BYTES (strings); this model takes numbers "
+                             "(its metadata lists each input's datatype)", d.name, m.model, dtype_name(d.dtype)));
+    const Tensor& t = numeric->tensor;
     if (t.dtype() != d.dtype)
       return bad(fmt::format("input '{}' of model '{}' must be {}, got {}", d.name, m.model, dtype_name(d.dtype),
                              dtype_name(t.dtype())));
-    if (d.has_shape) {
-      bool ok = t.rank() == d.shape.size();
-      for (size_t i = 0; ok && i < d.shape.size(); ++i) ok = !d.shape[i].is_fixed() || d.shape[i].value == t.dim(i);
-      if (!ok)
-        return bad(fmt::format("input '{}' of model '{}' has shape {}, the model takes {}", d.name, m.model,
-                               shape_to_string(t.shape()), d.shape_string()));
-    }
-    ordered.push_back(*it);
-  }
-  if (r.inputs.size() != declared.size()) {
-    for (const NamedTensor& t : r.inputs) {
-      if (std::none_of(declared.begin(), declared.end(), [&](const ValueDescription& d) { return d.name == t.name; }))
-        return bad(fmt::format("model '{}' has no input '{}'", m.model, t.name));
-    }
-    return bad(fmt::format("model '{}': an input is given twice", m.model));
+    if (!fits_declared_shape(d, t.shape()))
+      return bad(fmt::format("input '{}' of model '{}' has shape {}, the model takes {}", d.name, m.model,
+                             shape_to_string(t.shape()), d.shape_string()));
+    ordered.push_back(*numeric);
   }
   if (m.config.max_batch_size > 0) {
     for (const NamedTensor& t : ordered) {
@@ -168,8 +202,9 @@ std::optional<InferenceError> InferenceServer::validate(const ModelVersion& m, I
     }
   }
   r.inputs = std::move(ordered);
+  r.bytes_inputs = std::move(ordered_bytes);
   std::set<std::string> names;
-  for (const auto& o : m.session->outputs()) names.insert(o.name);
+  for (const auto& o : m.backend->outputs()) names.insert(o.name);
   for (const RequestedOutput& o : r.outputs) {
     if (!names.count(o.name)) return bad(fmt::format("model '{}' has no output '{}'", m.model, o.name));
   }
@@ -189,12 +224,13 @@ void InferenceServer::record_outcome(ModelMetrics& mm, const InferenceOutcome& o
 }
 
 // Keeps only the requested outputs, in the requested order.
-static void select_outputs(std::vector<NamedTensor>& outputs, const std::vector<RequestedOutput>& requested) {
+template <class T>
+static void select_outputs(std::vector<T>& outputs, const std::vector<RequestedOutput>& requested) {
   if (requested.empty()) return;
-  std::vector<NamedTensor> chosen;
+  std::vector<T> chosen;
   for (const RequestedOutput& r : requested) {
-    auto it = std::find_if(outputs.begin(), outputs.end(), [&](const NamedTensor& t) { return t.name == r.name; });
-    if (it != outputs.end()) chosen.push_back(*it);
+    auto it = std::find_if(outputs.begin(), outputs.end(), [&](const T& t) { return t.name == r.name; });
+    if (it != outputs.end()) chosen.push_back(std::move(*it));
   }
   outputs = std::move(chosen);
 }
@@ -224,12 +260,12 @@ void InferenceServer::infer(InferenceRequest request, InferenceCallback done) {
   if (cacheable) {
     std::vector<std::string> names;
     for (const RequestedOutput& o : request.outputs) names.push_back(o.name);
-    key = response_cache_key(m->model, m->version, names, request.inputs);
+    key = response_cache_key(m->model, m->version, names, request.inputs, request.bytes_inputs);
     if (auto hit = cache_->get(key)) {
-      if (auto tensors = decode_tensors(*hit)) {
+      if (auto values = decode_values(*hit)) {
         mm.cache_hits->inc();
         InferenceOutcome o;
-        o.response = {request.id, m->model, m->version, std::move(*tensors), {}};
+        o.response = {request.id, m->model, m->version, std::move(values->tensors), std::move(values->bytes), {}};
         o.response.stats.cache_hit = true;
         record_outcome(mm, o, std::chrono::duration<double>(Clock::now() - start).count());
         return done(std::move(o));
@@ -242,7 +278,8 @@ void InferenceServer::infer(InferenceRequest request, InferenceCallback done) {
                  done = std::move(done)](InferenceOutcome o) {
     if (o.ok()) {
       select_outputs(o.response.outputs, requested);
-      if (cacheable) cache_->put(key, encode_tensors(o.response.outputs));
+      select_outputs(o.response.bytes_outputs, requested);
+      if (cacheable) cache_->put(key, encode_values({o.response.outputs, o.response.bytes_outputs}));
     }
     record_outcome(mm, o, std::chrono::duration<double>(Clock::now() - start).count());
     done(std::move(o));

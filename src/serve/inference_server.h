@@ -26,6 +26,7 @@ struct ServerOptions {
   int threads = 0;                // intra-op threads per run unless a config says otherwise (0: all cores)
   size_t cache_bytes = 64 << 20;  // in-process response cache; 0 disables the cache
   std::string redis_url;          // "" = no shared cache
+  size_t redis_connections = 4;   // the Redis connection pool's bound
   std::string region;             // carbon intensity region ("" = world average)
 };
 

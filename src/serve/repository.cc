@@ -1,5 +1,7 @@
 #include "serve/repository.h"
 
+#include "serve/backend/ocr_backend.h"
+
 #include <algorithm>
 #include <charconv>
 
@@ -50,11 +52,13 @@ void Repository::load_model(const std::filesystem::path& model_dir, const Reposi
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(model_dir, ec)) {
     auto v = parse_version(entry.path().filename().string());
-    if (entry.is_directory() && v) versions[*v] = entry.path() / "model.onnx";
+    if (entry.is_directory() && v) versions[*v] = entry.path();
   }
-  if (versions.empty()) return unavailable("", "no numbered version folder holding model.onnx (e.g. " + name + "/1/model.onnx)");
-  for (const auto& [v, file] : versions) {
-    auto loaded = load_version(name, std::to_string(v), file, *config, options);
+  if (versions.empty())
+    return unavailable("", "no numbered version folder holding model.onnx or pipeline.json (e.g. " + name +
+                               "/1/model.onnx)");
+  for (const auto& [v, dir] : versions) {
+    auto loaded = load_version(name, std::to_string(v), dir, *config, options);
     if (!loaded) {
       unavailable(std::to_string(v), loaded.status().message());
       continue;
@@ -67,8 +71,34 @@ void Repository::load_model(const std::filesystem::path& model_dir, const Reposi
   if (!models_.count(name)) models_[name];  // known, with no ready version
 }
 
+namespace {
+
+// model.onnx as a Session; `precision` bf16 is a session option, int8 is the
+// model file's own (QDQ or QLinear ops).
+Expected<std::shared_ptr<const ModelBackend>> load_onnx_backend(const std::filesystem::path& file,
+                                                                const ModelConfig& config, int threads) {
+  SessionOptions session_options{.threads = threads};
+  if (config.precision == Precision::kBf16) session_options.precision = ecoinfer::Precision::kBf16;
+  ECOINFER_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::load(file, session_options));
+  return make_session_backend(std::shared_ptr<const Session>(std::move(session)));
+}
+
+// A pipeline runs one request at a time as sent: it batches inside (the OCR
+// recognizer batches lines by width), not across requests.
+Status check_pipeline_config(const ModelConfig& c) {
+  if (c.max_batch_size != 0 || c.dynamic_batching)
+    return invalid_argument("a pipeline model (pipeline.json) takes no max_batch_size or dynamic_batching in its "
+                            "config.json: each request runs as sent");
+  if (c.precision != Precision::kFp32)
+    return invalid_argument("a pipeline model (pipeline.json) runs its models in fp32; remove \"precision\" from "
+                            "its config.json");
+  return Status::ok();
+}
+
+}  // namespace
+
 Expected<std::unique_ptr<ModelVersion>> Repository::load_version(const std::string& name, const std::string& version,
-                                                                 const std::filesystem::path& file,
+                                                                 const std::filesystem::path& version_dir,
                                                                  const LoadedConfig& config,
                                                                  const RepositoryOptions& options) {
   auto m = std::make_unique<ModelVersion>();
@@ -76,21 +106,20 @@ Expected<std::unique_ptr<ModelVersion>> Repository::load_version(const std::stri
   m->version = version;
   m->config = config.config;
   const int threads = m->config.threads > 0 ? m->config.threads : options.default_threads;
-  std::unique_ptr<Session> session;
+  std::error_code ec;
+  const bool pipeline = std::filesystem::exists(version_dir / kPipelineFile, ec);
   try {  // a library exception must not take the server down
-    // int8 is the model file's own (QDQ or QLinear ops); bf16 is a session
-    // option that runs the fp32 file's matrix ops in bfloat16.
-    SessionOptions session_options{.threads = threads};
-    if (m->config.precision == Precision::kBf16) session_options.precision = ecoinfer::Precision::kBf16;
-    auto loaded = Session::load(file, session_options);
-    if (!loaded) return loaded.status();
-    session = std::move(*loaded);
+    if (pipeline) {
+      ECOINFER_RETURN_IF_ERROR(check_pipeline_config(m->config));
+      ECOINFER_ASSIGN_OR_RETURN(m->backend, load_pipeline_backend(version_dir, threads));
+    } else {
+      ECOINFER_ASSIGN_OR_RETURN(m->backend, load_onnx_backend(version_dir / "model.onnx", m->config, threads));
+    }
   } catch (const std::exception& e) {
-    return internal_error(fmt::format("loading {} threw: {}", file.string(), e.what()));
+    return internal_error(fmt::format("loading {} threw: {}", version_dir.string(), e.what()));
   }
-  if (!config.present) m->config = default_model_config(session->inputs());
+  if (!config.present && !pipeline) m->config = default_model_config(m->backend->inputs());
   if (!config.present) m->config.threads = threads;
-  m->session = std::move(session);
   BatcherOptions b;
   b.model = name;
   b.max_batch_size = m->config.max_batch_size;
@@ -104,7 +133,7 @@ Expected<std::unique_ptr<ModelVersion>> Repository::load_version(const std::stri
   if (options.on_execution) {
     b.on_execution = [cb = options.on_execution, name, version](const ExecutionStats& s) { cb(name, version, s); };
   }
-  m->batcher = std::make_unique<Batcher>(m->session, std::move(b));
+  m->batcher = std::make_unique<Batcher>(m->backend, std::move(b));
   return m;
 }
 

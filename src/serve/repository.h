@@ -1,4 +1,5 @@
-// The model repository: DIR/<model>/<version>/model.onnx and an optional
+// The model repository: DIR/<model>/<version>/model.onnx (or pipeline.json
+// for a pipeline model, serve/backend/ocr_backend.h) and an optional
 // DIR/<model>/config.json (serve/model_config.h). Every numbered version
 // folder is loaded at start; a model or version that fails to load is kept
 // in the index as UNAVAILABLE with the reason, and the others serve.
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "ecoinfer/session.h"
+#include "serve/backend/model_backend.h"
 #include "serve/batcher.h"
 #include "serve/model_config.h"
 
@@ -27,12 +29,12 @@ struct RepositoryOptions {
   std::function<void(const std::string& model, const std::string& version, const ExecutionStats&)> on_execution;
 };
 
-// One loaded version of a model: its session and its batcher.
+// One loaded version of a model: what it runs and its batcher.
 struct ModelVersion {
   std::string model;
   std::string version;
   ModelConfig config;
-  std::shared_ptr<const Session> session;
+  std::shared_ptr<const ModelBackend> backend;  // an ONNX session or a pipeline
   std::unique_ptr<Batcher> batcher;
 };
 
@@ -65,7 +67,7 @@ class Repository {
  private:
   void load_model(const std::filesystem::path& model_dir, const RepositoryOptions& options);
   Expected<std::unique_ptr<ModelVersion>> load_version(const std::string& name, const std::string& version,
-                                                       const std::filesystem::path& file,
+                                                       const std::filesystem::path& version_dir,
                                                        const LoadedConfig& config, const RepositoryOptions& options);
 
   std::map<std::string, std::map<int64_t, std::unique_ptr<ModelVersion>>> models_;

@@ -127,5 +127,41 @@ TEST(TensorCodec, HugeDeclaredSizesAreRejectedWithoutAllocating) {
   EXPECT_FALSE(decode_tensors(many));
 }
 
+std::vector<BytesTensor> sample_bytes() {
+  return {{"image", {2}, {std::string("\x89PNG\0raw", 8), "second"}}};
+}
+
+TEST(CacheKey, BytesInputsKeyOnEveryElement) {
+  const uint64_t base = response_cache_key("ocr", "1", {}, {}, sample_bytes());
+  EXPECT_EQ(base, response_cache_key("ocr", "1", {}, {}, sample_bytes()));
+  EXPECT_NE(base, response_cache_key("ocr", "1", {}, {}));
+  auto changed = sample_bytes();
+  changed[0].elements[1] = "Second";
+  EXPECT_NE(base, response_cache_key("ocr", "1", {}, {}, changed));
+  // Element boundaries count: ["ab", "c"] is not ["a", "bc"].
+  EXPECT_NE(response_cache_key("ocr", "1", {}, {}, {{"image", {2}, {"ab", "c"}}}),
+            response_cache_key("ocr", "1", {}, {}, {{"image", {2}, {"a", "bc"}}}));
+  EXPECT_NE(response_cache_key("ocr", "1", {}, {}, {{"image", {2}, {"a", "b"}}}),
+            response_cache_key("ocr", "1", {}, {}, {{"image", {1, 2}, {"a", "b"}}}));
+  // A numeric-only request keeps the key it had before BYTES existed.
+  EXPECT_EQ(response_cache_key("cls", "1", {"y"}, sample_inputs(), {}),
+            response_cache_key("cls", "1", {"y"}, sample_inputs()));
+}
+
+TEST(TensorCodec, BytesTensorsRoundTripBesideNumericOnes) {
+  const ModelValues values{sample_inputs(), {{"text", {2}, {"", "line one\nline two"}}, {"lines", {0}, {}}}};
+  const std::string encoded = encode_values(values);
+  auto back = decode_values(encoded);
+  ASSERT_TRUE(back) << back.status().message();
+  ASSERT_EQ(back->tensors.size(), 2u);
+  ASSERT_EQ(back->bytes.size(), 2u);
+  EXPECT_EQ(back->bytes[0].name, "text");
+  EXPECT_EQ(back->bytes[0].shape, Shape({2}));
+  EXPECT_EQ(back->bytes[0].elements, values.bytes[0].elements);
+  EXPECT_TRUE(back->bytes[1].elements.empty());
+  EXPECT_FALSE(decode_tensors(encoded)) << "the numeric-only reader refuses BYTES instead of dropping them";
+  for (size_t n = 0; n < encoded.size(); ++n) EXPECT_FALSE(decode_values(encoded.substr(0, n))) << n;
+}
+
 }  // namespace
 }  // namespace ecoinfer::serve

@@ -6,11 +6,13 @@
 #include <hiredis/hiredis.h>
 #include <zstd.h>
 
+#include <atomic>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "serve/cache/redis_cache.h"
+#include "serve/cache/redis_pool.h"
 #include "serve/cache/response_cache.h"
 #include "spawned_process.h"
 
@@ -170,6 +172,108 @@ TEST_F(RedisCacheTest, HungRedisCostsAtMostTheTimeout) {
   redis_.resume();
   EXPECT_LT(slowest, 300ms) << "20 ms timeout, plus scheduling on a busy machine";
   EXPECT_EQ(cache->get(5000), value_for(0));
+}
+
+// The pool: commands on several connections at once. BLPOP on an empty list
+// blocks only its own connection (Redis keeps serving the others), so four
+// 200 ms BLPOPs take about 200 ms pooled and 800 ms on one connection.
+RedisPool make_pool(const RedisServer& redis, int port, std::chrono::milliseconds timeout, size_t max) {
+  RedisPoolOptions o;
+  o.address.host = "127.0.0.1";
+  o.address.port = port;
+  o.url = redis.url();
+  o.timeout = timeout;
+  o.max_connections = max;
+  return RedisPool(std::move(o));
+}
+
+// `threads` threads each run one BLPOP of `seconds`; how many got a reply,
+// and how long it all took.
+std::pair<int, Clock::duration> concurrent_blpops(RedisPool& pool, int threads, const char* seconds) {
+  std::atomic<int> replies{0};
+  std::vector<std::thread> workers;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < threads; ++i) {
+    workers.emplace_back([&] {
+      if (pool.command([&](redisContext* c) { return redisCommand(c, "BLPOP ecoinfer:test:empty %s", seconds); }))
+        ++replies;
+    });
+  }
+  for (auto& w : workers) w.join();
+  return {replies.load(), Clock::now() - t0};
+}
+
+TEST_F(RedisCacheTest, PoolRunsConcurrentCommandsSideBySide) {
+  RedisPool pool = make_pool(redis_, port_, 2000ms, 4);
+  auto [replies, took] = concurrent_blpops(pool, 4, "0.2");
+  EXPECT_EQ(replies, 4);
+  EXPECT_EQ(pool.stats().peak_open, 4u);
+  EXPECT_LT(took, 600ms) << "four 200 ms commands ran one after another, not side by side";
+  const std::string clients = redis_.command("CLIENT LIST").value_or("");
+  EXPECT_GE(std::count(clients.begin(), clients.end(), '\n'), 5) << "4 pooled connections and this one:\n" << clients;
+}
+
+TEST_F(RedisCacheTest, PoolIsBoundedAndABusyPoolIsAMissNotAWait) {
+  {  // 8 commands, 4 connections: the other 4 wait for a free one (within the 2 s timeout)
+    RedisPool pool = make_pool(redis_, port_, 2000ms, 4);
+    auto [replies, took] = concurrent_blpops(pool, 8, "0.2");
+    EXPECT_EQ(replies, 8);
+    EXPECT_EQ(pool.stats().peak_open, 4u) << "never more connections than the bound";
+    EXPECT_EQ(pool.stats().busy_misses, 0u);
+    EXPECT_GE(took, 350ms) << "two rounds of 200 ms";
+  }
+  {  // one connection, 300 ms commands, 400 ms timeout: a command that finds the pool busy waits at most
+     // the timeout, then goes without (four would need 1.2 s one after another)
+    RedisPool pool = make_pool(redis_, port_, 400ms, 1);
+    auto [replies, took] = concurrent_blpops(pool, 4, "0.3");
+    EXPECT_GE(pool.stats().busy_misses, 1u);
+    EXPECT_EQ(replies + static_cast<int>(pool.stats().busy_misses), 4);
+    EXPECT_EQ(pool.stats().peak_open, 1u);
+    EXPECT_TRUE(pool.up()) << "a busy pool is not an outage";
+  }
+}
+
+// Eight threads using the cache while redis-server is killed and restarted:
+// no get or put fails, the pool goes down once and comes back.
+TEST_F(RedisCacheTest, KilledMidRunUnderConcurrencyThenReconnects) {
+  auto cache = make_redis_cache({.url = redis_.url(), .timeout = 20ms, .local_max_bytes = 0, .pool_size = 4});
+  ASSERT_TRUE(cache);
+  for (uint64_t k = 0; k < 8; ++k) (*cache)->put(k, value_for(k));
+  std::atomic<bool> stop{false};
+  std::atomic<int> served{0};
+  std::atomic<int64_t> slowest_us{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 8; ++t) {
+    workers.emplace_back([&, t] {
+      for (uint64_t i = 0; !stop; ++i) {
+        const uint64_t k = 100 + t * 100000 + i;
+        const auto t0 = Clock::now();
+        (*cache)->put(k, value_for(k));
+        (void)(*cache)->get(k % 8);  // Redis hits while it is up, misses while down: both answer
+        const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+        for (int64_t seen = slowest_us; us > seen && !slowest_us.compare_exchange_weak(seen, us);) {
+        }
+        ++served;
+      }
+    });
+  }
+  std::this_thread::sleep_for(200ms);
+  redis_.kill();
+  const int before = served;
+  std::this_thread::sleep_for(300ms);
+  EXPECT_GT(served - before, 50) << "requests kept being served while Redis was down";
+  ASSERT_TRUE(redis_.start()) << "restart";
+  bool back = false;
+  for (auto deadline = Clock::now() + 5s; Clock::now() < deadline && !back; std::this_thread::sleep_for(50ms)) {
+    (*cache)->put(999, value_for(999));
+    back = redis_.command("EXISTS %b", redis_entry_name(999)) == "1";
+  }
+  stop = true;
+  for (auto& w : workers) w.join();
+  EXPECT_TRUE(back) << "the pool did not reconnect to the restarted redis-server within 5 s";
+  EXPECT_LT(slowest_us, 500'000) << "a put+get pair must stay within a few 20 ms timeouts, outage or not";
+  auto other_replica = connect(redis_.url());
+  EXPECT_EQ(other_replica->get(999), value_for(999));
 }
 
 TEST(RedisCache, UnreachableAtStartStillServesLocally) {

@@ -98,7 +98,7 @@ TEST(HttpClient, ServerThatNeverAnswersHitsTheDeadline) {
 TEST(RequestBuilder, JsonBodyCarriesFlatDataShapeAndDatatype) {
   Tensor x = Tensor::from_vector<float>({1, 2}, {0.5f, -1.0f});
   Tensor ids = Tensor::from_vector<int64_t>({2}, {3, 7});
-  InferBody b = make_infer_body({{"x", x}, {"ids", ids}}, /*binary=*/false);
+  InferBody b = make_infer_body({{"x", x}, {"ids", ids}}, {}, /*binary=*/false);
   EXPECT_EQ(b.content_type, "application/json");
   auto j = nlohmann::json::parse(b.body);
   EXPECT_EQ(j["inputs"][0]["name"], "x");
@@ -112,7 +112,7 @@ TEST(RequestBuilder, JsonBodyCarriesFlatDataShapeAndDatatype) {
 TEST(RequestBuilder, BinaryBodyFollowsTritonsExtension) {
   Tensor x = testing::random_tensor(DataType::kFloat32, {1, 3, 4}, 5);
   Tensor m = Tensor::from_vector<bool>({2}, {true, false});
-  InferBody b = make_infer_body({{"x", x}, {"mask", m}}, /*binary=*/true);
+  InferBody b = make_infer_body({{"x", x}, {"mask", m}}, {}, /*binary=*/true);
   EXPECT_EQ(b.content_type, "application/octet-stream");
   ASSERT_EQ(b.headers.size(), 1u);
   EXPECT_EQ(b.headers[0].first, "Inference-Header-Content-Length");
@@ -125,6 +125,25 @@ TEST(RequestBuilder, BinaryBodyFollowsTritonsExtension) {
   ASSERT_EQ(b.body.size(), header_size + x.nbytes() + m.nbytes());
   EXPECT_EQ(std::memcmp(b.body.data() + header_size, x.raw_data(), x.nbytes()), 0);
   EXPECT_EQ(std::memcmp(b.body.data() + header_size + x.nbytes(), m.raw_data(), m.nbytes()), 0);
+}
+
+TEST(RequestBuilder, BytesElementIsLengthPrefixedInBinaryAndBase64InJson) {
+  const std::string image("\x89PNG\r\n\x1a\n\0\xff", 10);
+  Tensor x = Tensor::from_vector<float>({1}, {2.0f});
+  InferBody bin = make_infer_body({{"x", x}}, {{"image", image}}, /*binary=*/true);
+  const size_t header_size = std::stoul(bin.headers.at(0).second);
+  auto j = nlohmann::json::parse(bin.body.substr(0, header_size));
+  EXPECT_EQ(j["inputs"][1]["name"], "image");
+  EXPECT_EQ(j["inputs"][1]["datatype"], "BYTES");
+  EXPECT_EQ(j["inputs"][1]["shape"], nlohmann::json({1}));
+  EXPECT_EQ(j["inputs"][1]["parameters"]["binary_data_size"], 4 + image.size());
+  // After x's 4 bytes: Triton's element, a little-endian uint32 length then the bytes.
+  EXPECT_EQ(bin.body.substr(header_size + 4), std::string("\x0a\0\0\0", 4) + image);
+
+  InferBody text = make_infer_body({}, {{"image", image}}, /*binary=*/false);
+  auto t = nlohmann::json::parse(text.body);
+  EXPECT_EQ(t["inputs"][0]["datatype"], "BYTES");
+  EXPECT_EQ(t["inputs"][0]["data"], nlohmann::json({"iVBORw0KGgoA/w=="}));  // base64 of the ten bytes
 }
 
 TEST(RequestBuilder, DatatypeNamesRoundTrip) {

@@ -2,6 +2,9 @@
 // Triton) at increasing concurrency and report throughput, latency, and the
 // server's own queue/compute split and energy per inference for each level.
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -37,15 +40,24 @@ Expected<std::vector<int>> parse_levels(const std::string& text) {
   return levels;
 }
 
-Status read_input_files(const std::vector<std::string>& flags, std::map<std::string, Tensor>& out) {
+// NAME=FILE.npy: a tensor; NAME=ANY.OTHER: the file's bytes, one BYTES
+// element (an encoded image for an OCR pipeline model).
+Status read_input_files(const std::vector<std::string>& flags, serve::LoadgenOptions& options) {
   for (const std::string& flag : flags) {
     const auto eq = flag.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == flag.size()) {
-      return invalid_argument(fmt::format("--input '{}' is not NAME=FILE.npy, e.g. --input x=image.npy", flag));
+      return invalid_argument(fmt::format("--input '{}' is not NAME=FILE, e.g. --input x=image.npy", flag));
     }
-    auto tensor = read_npy(flag.substr(eq + 1));
+    const std::string name = flag.substr(0, eq), file = flag.substr(eq + 1);
+    if (std::filesystem::path(file).extension() != ".npy") {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) return not_found(fmt::format("--input {}: cannot read '{}'; check the path", flag, file));
+      options.bytes_inputs[name] = std::string(std::istreambuf_iterator<char>(in), {});
+      continue;
+    }
+    auto tensor = read_npy(file);
     if (!tensor) return tensor.status().with_context("--input " + flag);
-    out[flag.substr(0, eq)] = *tensor;
+    options.inputs[name] = *tensor;
   }
   return Status::ok();
 }
@@ -83,7 +95,7 @@ int run_loadgen_command(LoadgenFlags& f) {
   auto shapes = parse_shape_flags(f.shapes);
   if (!shapes) return fail(shapes.status().message());
   f.options.shapes = *shapes;
-  if (Status s = read_input_files(f.input_files, f.options.inputs); !s) return fail(s.message());
+  if (Status s = read_input_files(f.input_files, f.options); !s) return fail(s.message());
   auto levels = parse_levels(f.concurrency);
   if (!levels) return fail(levels.status().message());
   f.options.concurrency = *levels;
@@ -116,7 +128,8 @@ void add_loadgen_command(CLI::App& app, CommandList& commands) {
   cmd->add_option("--shape", flags->shapes,
                   "Input shape NAME=DIMS, needed for dynamic dimensions (repeatable), e.g. x=1x3x48x192; the first\n"
                   "dimension is the batch each request carries");
-  cmd->add_option("--input", flags->input_files, "Input data NAME=FILE.npy instead of random values (repeatable)");
+  cmd->add_option("--input", flags->input_files, "Input data instead of random values (repeatable): NAME=FILE.npy for a tensor, or NAME=FILE for a\n"
+                  "BYTES input (e.g. --input image=page.png for an OCR pipeline model: the file is one element)");
   cmd->add_option("--concurrency", flags->concurrency, "Comma-separated client counts, one level each, e.g. 1,4,16,64")
       ->default_str("1");
   cmd->add_option("--duration", flags->options.duration_s, "Seconds per level")->default_str("5");

@@ -26,6 +26,7 @@ struct ServeOptions {
   int io_threads = 2;
   size_t cache_bytes = 64 << 20;
   std::string redis;
+  size_t redis_connections = 4;
   std::string auth_token_file;
   std::string region;
   size_t max_body_bytes = 64 << 20;
@@ -66,6 +67,7 @@ int run_serve(const ServeOptions& o) {
   so.threads = o.threads;
   so.cache_bytes = o.cache_bytes;
   so.redis_url = o.redis;
+  so.redis_connections = o.redis_connections;
   so.region = o.region;
   auto server = serve::InferenceServer::create(so);
   if (!server) return fail(server.status().message());
@@ -94,6 +96,7 @@ void add_serve_command(CLI::App& app, CommandList& commands) {
       "serve",
       "Serve the models of a repository over HTTP with the KServe v2 (Triton) protocol.\n"
       "  DIR/<model>/<version>/model.onnx, optional DIR/<model>/config.json (docs/SERVING.md).\n"
+      "  A version folder holding pipeline.json instead serves the OCR pipeline (encoded images in, text out).\n"
       "  ecoinfer serve --model-repository models/ --http-port 8000\n"
       "  curl localhost:8000/v2/models/cls    curl localhost:8000/metrics\n"
       "SIGTERM or SIGINT: stop accepting, answer what was received, exit 0.");
@@ -110,6 +113,9 @@ void add_serve_command(CLI::App& app, CommandList& commands) {
                   "response cache size in bytes for models with \"response_cache\": true (0: no cache)");
   sub->add_option("--redis", o->redis, "shared response cache for replicas, redis://host:port[/db]; the local cache "
                                        "stays as first level and fallback");
+  sub->add_option("--redis-connections", o->redis_connections,
+                  "most connections to Redis, opened as concurrent requests need them (default 4)")
+      ->check(CLI::Range(1, 256));
   sub->add_option("--auth-token-file", o->auth_token_file,
                   "require 'Authorization: Bearer <token>' (the file's content) on every endpoint but /v2/health/*");
   sub->add_option("--region", o->region, "grid region for the carbon metric (e.g. FR, us-east-1); default world average");

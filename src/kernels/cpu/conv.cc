@@ -33,6 +33,9 @@
 // output scales, the fused post-ops in f32, and, when the trailing
 // QuantizeLinear was fused too, a linear map to the output scale and zero
 // point with a u8/s8 destination, so activations stay int8 between convs.
+// A depthwise one whose input has a zero point runs on a zero-point-padded
+// copy of its input without one (zero_point_padding.h): oneDNN's brdgmm
+// kernel takes no source zero point, and its jit_int8 fallback is slower.
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -44,9 +47,11 @@
 
 #include "kernels/cpu/fused_post_ops.h"
 #include "kernels/cpu/implementation_log.h"
+#include "kernels/cpu/layout_transpose.h"
 #include "kernels/cpu/onednn_context.h"
 #include "kernels/cpu/pixel_deconv.h"
 #include "kernels/cpu/primitive_cache.h"
+#include "kernels/cpu/zero_point_padding.h"
 #include "kernels/kernel.h"
 #include "passes/pass.h"
 
@@ -101,6 +106,13 @@ struct ConvPlan {
   std::vector<int64_t> operand_image;
   std::string impl;  // oneDNN's implementation name
   std::optional<onednn::PixelDeconvPlan> pixel;  // a ConvTranspose run as matmul + interleave
+  // A depthwise int8 convolution run on a zero-point-padded copy of its
+  // source (zero_point_padding.h), at this offset in the workspace.
+  std::optional<onednn::ZeroPointPadding> zero_point_padding;
+  size_t padded_offset = 0;
+  // The staged output goes from channels-last float32 to a plain tensor
+  // through layout_transpose.h instead of dst.reorder (faster for many channels).
+  bool dst_transpose = false;
 };
 
 int64_t at_or(const std::vector<int64_t>& v, size_t i, int64_t fallback) { return i < v.size() ? v[i] : fallback; }
@@ -131,6 +143,8 @@ struct PlanShapes {
   Shape x, out;
   std::vector<Dims> operands;  // right-aligned to out's rank
   memory::data_type src_type = memory::data_type::f32;
+  bool src_zero_point = true;  // int8: pass the input's zero point to oneDNN (when it is not 0)
+  bool plan_bias = false;      // the plan brings an int32 bias of its own (zero-point padding)
 };
 
 memory::data_type onednn_type(DataType t) {
@@ -150,6 +164,8 @@ class ConvKernel final : public Kernel {
         post_ops_(std::move(post_ops)), layouts_(std::move(layouts)), quant_(std::move(quant)) {
     const DataType weight_type = quant_.enabled ? DataType::kInt8 : DataType::kFloat32;
     if (const Tensor* w = info.constant_input(1); w && w->dtype() == weight_type) const_weights_ = *w;
+    const Tensor* b = info.constant_input(2);
+    if (b != nullptr && quant_.enabled && b->dtype() == DataType::kInt32) const_bias_ = *b;
     // bf16 needs the weights packed once as bf16, so only for constant weights.
     bf16_ = info.attr_int(passes::kComputeBf16Attribute, 0) == 1 && const_weights_.defined();
     input_zero_arg_ = quant_.input_zero;
@@ -183,7 +199,8 @@ class ConvKernel final : public Kernel {
  private:
   Status check_types(const Tensor& x, const Tensor& w, const Tensor* b) const;
   Status validate(const Tensor& x, const Tensor& w, const Tensor* b) const;
-  void set_quant_attributes(dnnl::primitive_attr& attr, int64_t out_channels) const;
+  void set_quant_attributes(dnnl::primitive_attr& attr, int64_t out_channels, bool src_zero_point) const;
+  Expected<std::shared_ptr<ConvPlan>> zero_point_padding_plan(const Tensor& w, PlanShapes shapes, Geometry geo) const;
   Expected<Geometry> geometry(const Tensor& x, const Tensor& w) const;
   Expected<std::shared_ptr<const ConvPlan>> make_plan(const Tensor& x, const Tensor& w,
                                                       const std::vector<const Tensor*>& operands) const;
@@ -205,6 +222,7 @@ class ConvKernel final : public Kernel {
   onednn::FusedPostOps post_ops_;
   ConvLayouts layouts_;
   Tensor const_weights_;
+  Tensor const_bias_;  // int8: the constant int32 bias, when there is one
   bool bf16_ = false;  // bf16 source and weights, f32 accumulation and output
   QuantConv quant_;
   mutable int32_t input_zero_arg_ = 0;  // the runtime zero-point argument's memory (never written)
@@ -484,7 +502,10 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
   }
   const Layout layout = preferred_layout(geo, shapes);
   bool bf16 = bf16_;
-  ECOINFER_ASSIGN_OR_RETURN(auto plan, build_plan(w, shapes, geo, layout, bf16));
+  ECOINFER_ASSIGN_OR_RETURN(auto plan, zero_point_padding_plan(w, shapes, geo));
+  if (!plan) {
+    ECOINFER_ASSIGN_OR_RETURN(plan, build_plan(w, shapes, geo, layout, bf16));
+  }
   auto slow = [](const ConvPlan& p) {
     return p.impl.find("ref") != std::string::npos || p.impl.find("gemm") != std::string::npos;
   };
@@ -536,6 +557,10 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
     src1.push_back(wanted);
   }
   plan->workspace_bytes = workspace;
+  plan->dst_transpose = plan->dst.staged() && dst_type == memory::data_type::f32 && dst_dims.size() >= 3 &&
+                        dst_dims[1] >= onednn::kTransposeMinChannels &&
+                        dst == layout_desc(dst_dims, Layout::kChannelsLast) &&
+                        plan->dst.tensor == layout_desc(dst_dims, Layout::kPlain);
 
   const int64_t out_channels = shapes.out[1];
   const memory::desc plain_w = plain_weights_desc(w.shape());
@@ -544,11 +569,11 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   const memory::desc want_w = constant_w ? memory::desc(plain_w.dims(), weight_type, memory::format_tag::any)
                                          : plain_w;
   const memory::desc bias =
-      !has_bias_ ? memory::desc()
+      !has_bias_ && !shapes.plan_bias ? memory::desc()
                  : memory::desc({out_channels}, quant_.enabled ? memory::data_type::s32 : memory::data_type::f32,
                                 memory::format_tag::a);
   dnnl::primitive_attr attr = onednn::scratchpad_attr();
-  if (quant_.enabled) set_quant_attributes(attr, out_channels);
+  if (quant_.enabled) set_quant_attributes(attr, out_channels, shapes.src_zero_point);
   onednn::PostOpChain chain(dst_dims.size());
   plan->binary_positions = post_ops_.append_to(chain, src1);
   if (quant_.output != DataType::kFloat32) {
@@ -591,13 +616,43 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
 
 // oneDNN 2.6 int8: acc (s32) + bias (s32) times the output scale, then the
 // post-ops; the input's zero point is a runtime argument.
-void ConvKernel::set_quant_attributes(dnnl::primitive_attr& attr, int64_t out_channels) const {
+void ConvKernel::set_quant_attributes(dnnl::primitive_attr& attr, int64_t out_channels, bool src_zero_point) const {
   std::vector<float> scales;
   for (int64_t m = 0; m < (quant_.weight_scales.size() == 1 ? 1 : out_channels); ++m) {
     scales.push_back(quant_.input_scale * quant_.weight_scales[static_cast<size_t>(m)]);
   }
   attr.set_output_scales(scales.size() == 1 ? 0 : 1 << 1, scales);
-  if (quant_.input_zero != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+  if (quant_.input_zero != 0 && src_zero_point) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+}
+
+// A depthwise int8 convolution with padding and an input zero point, on a
+// channels-last 2-D source with constant weights and bias: the plan on a
+// zero-point-padded copy (zero_point_padding.h), when oneDNN then offers its
+// brdgmm kernel; nullptr otherwise (the caller builds the usual plan).
+Expected<std::shared_ptr<ConvPlan>> ConvKernel::zero_point_padding_plan(const Tensor& w, PlanShapes shapes,
+                                                                        Geometry geo) const {
+  const bool padded = std::any_of(geo.pad_begin.begin(), geo.pad_begin.end(), [](int64_t p) { return p > 0; }) ||
+                      std::any_of(geo.pad_end.begin(), geo.pad_end.end(), [](int64_t p) { return p > 0; });
+  const bool depthwise =
+      shapes.x.size() == 4 && w.dim(1) == 1 && attrs_.group == shapes.x[1] && w.dim(0) == shapes.x[1];
+  if (!quant_.enabled || quant_.input_zero == 0 || transposed_ || !depthwise || !padded ||
+      !layouts_.src_channels_last || !const_weights_.defined() || (has_bias_ && !const_bias_.defined())) {
+    return std::shared_ptr<ConvPlan>();
+  }
+  onednn::ZeroPointPadding zp = onednn::make_zero_point_padding(
+      onednn::to_dims(shapes.x), geo.pad_begin, geo.pad_end, quant_.input_zero, const_weights_,
+      has_bias_ ? &const_bias_ : nullptr);
+  shapes.x = Shape(zp.padded.begin(), zp.padded.end());
+  shapes.src_zero_point = false;
+  shapes.plan_bias = true;
+  std::fill(geo.pad_begin.begin(), geo.pad_begin.end(), 0);
+  std::fill(geo.pad_end.begin(), geo.pad_end.end(), 0);
+  ECOINFER_ASSIGN_OR_RETURN(auto plan, build_plan(w, shapes, geo, Layout::kChannelsLast, false));
+  if (plan->impl.find("brdgmm") == std::string::npos || plan->src.staged()) return std::shared_ptr<ConvPlan>();
+  plan->padded_offset = plan->workspace_bytes;
+  plan->workspace_bytes += (shape_numel(shapes.x) + 63) / 64 * 64;
+  plan->zero_point_padding = std::move(zp);
+  return plan;
 }
 
 // The primitive-side memory of a staged tensor at `data`, reordering an
@@ -640,24 +695,34 @@ Status ConvKernel::run(const ConvPlan& plan, const Tensor& x, const Tensor& w, c
     const size_t x_size = dtype_size(x.dtype()), y_size = dtype_size(y->dtype());
     memory dst_tensor(plan.dst.tensor, engine, static_cast<char*>(y->raw_data()) + n * plan.dst_image * y_size);
     memory dst = plan.dst.staged() ? memory(plan.dst.primitive, engine, workspace + plan.dst.offset) : dst_tensor;
+    const char* x_image = static_cast<const char*>(x.raw_data()) + n * plan.src_image * x_size;
+    const auto& padding = plan.zero_point_padding;
+    if (padding) onednn::pad_channels_last(x_image, workspace + plan.padded_offset, *padding);
     std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, bind_input(plan.src, static_cast<const char*>(x.raw_data()) + n * plan.src_image * x_size, workspace)},
+        {DNNL_ARG_SRC, padding ? memory(plan.src.primitive, engine, workspace + plan.padded_offset)
+                               : bind_input(plan.src, x_image, workspace)},
         {DNNL_ARG_WEIGHTS, weights},
         {DNNL_ARG_DST, dst}};
-    if (b != nullptr) args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine, const_cast<void*>(b->raw_data())));
+    if (padding) args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine, const_cast<int32_t*>(padding->bias.data())));
+    else if (b != nullptr) args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine, const_cast<void*>(b->raw_data())));
     for (size_t i = 0; i < operands.size(); ++i) {
       const float* operand = operands[i]->data<float>() + n * plan.operand_image[i];
       args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(plan.binary_positions[i]) | DNNL_ARG_SRC_1,
                    bind_input(plan.binary[i], operand, workspace));
     }
     args.insert(plan.constant_args.begin(), plan.constant_args.end());
-    if (quant_.enabled && quant_.input_zero != 0) {
+    if (quant_.enabled && quant_.input_zero != 0 && !padding) {
       args.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC,
                    memory({{1}, memory::data_type::s32, memory::format_tag::x}, engine, &input_zero_arg_));
     }
     args.emplace(DNNL_ARG_SCRATCHPAD, onednn::thread_scratchpad(plan.scratchpad));
     plan.primitive.execute(onednn::thread_stream(), args);
-    if (plan.dst.staged()) {
+    if (plan.dst_transpose) {
+      const int64_t batch = plan.out_shape[0], channels = plan.out_shape[1];
+      onednn::channels_last_to_plain(static_cast<const float*>(dst.get_data_handle()),
+                                     static_cast<float*>(dst_tensor.get_data_handle()), batch / plan.images, channels,
+                                     shape_numel(plan.out_shape) / (batch * channels));
+    } else if (plan.dst.staged()) {
       plan.dst.reorder.execute(onednn::thread_stream(),
                                {{DNNL_ARG_FROM, dst},
                                 {DNNL_ARG_TO, dst_tensor},

@@ -5,12 +5,15 @@
 //
 // Zero points: A's is per tensor (or per row, MatMulInteger), B's per tensor
 // or per column (1-D with N elements). QDQ models from `ecoinfer quantize`
-// do not reach these kernels: the fuse_qdq pass runs them through oneDNN.
+// do not reach these kernels: the fuse_qdq passes run them through oneDNN,
+// and so does a MatMulInteger with a constant symmetric int8 B (dynamic
+// quantization; kernels/cpu/int8_matmul.h).
 #include <algorithm>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "kernels/cpu/int8_matmul.h"
 #include "kernels/kernel.h"
 #include "kernels/ref/quantize_math.h"
 
@@ -138,6 +141,8 @@ Expected<float> scalar_scale(const Tensor* t, const char* which, const std::stri
 
 Expected<std::unique_ptr<Kernel>> create_MatMulInteger(const KernelInfo& info) {
   if (!info.has_input(0) || !info.has_input(1)) return info.model_error("needs inputs A and B");
+  // Dynamic quantization's case (constant int8 B, symmetric): oneDNN's int8 matmul.
+  if (int8_matmul_integer_applies(info)) return create_int8_matmul_integer(info);
   const std::string who = info.node().describe();
   return make_kernel([who](KernelContext& ctx) -> Status {
     ECOINFER_ASSIGN_OR_RETURN(IntProduct p, int_matmul(*ctx.input(0), ctx.input(2), *ctx.input(1), ctx.input(3), who));

@@ -28,7 +28,8 @@ class Hasher {
 
 uint64_t response_cache_key(std::string_view model, std::string_view version,
                             const std::vector<std::string>& requested_outputs,
-                            const std::vector<NamedTensor>& inputs) {
+                            const std::vector<NamedTensor>& inputs,
+                            const std::vector<BytesTensor>& bytes_inputs) {
   Hasher h;
   h.text(model);
   h.text(version);
@@ -44,6 +45,19 @@ uint64_t response_cache_key(std::string_view model, std::string_view version,
     h.number(static_cast<uint64_t>(t.dtype()));
     h.bytes(t.shape().data(), t.shape().size() * sizeof(int64_t));
     h.bytes(t.raw_data(), t.defined() ? t.nbytes() : 0);
+  }
+  if (bytes_inputs.empty()) return h.digest();
+  std::vector<const BytesTensor*> bytes_by_name;
+  for (const BytesTensor& b : bytes_inputs) bytes_by_name.push_back(&b);
+  std::sort(bytes_by_name.begin(), bytes_by_name.end(),
+            [](const BytesTensor* a, const BytesTensor* b) { return a->name < b->name; });
+  h.number(bytes_inputs.size());
+  for (const BytesTensor* b : bytes_by_name) {
+    h.text(b->name);
+    h.number(static_cast<uint64_t>(DataType::kString));
+    h.bytes(b->shape.data(), b->shape.size() * sizeof(int64_t));
+    h.number(b->elements.size());
+    for (const std::string& e : b->elements) h.text(e);
   }
   return h.digest();
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ecoinfer/session.h"
+#include "serve/inference_request.h"
 
 namespace ecoinfer::serve {
 
@@ -15,9 +16,12 @@ namespace ecoinfer::serve {
 // dtype, shape and bytes. Every field is length-prefixed, so ("ab", "c") and
 // ("a", "bc") differ. Inputs are hashed in name order (the order a client
 // lists them in does not change the response); requested outputs keep their
-// order (it is the order of the response).
+// order (it is the order of the response). BYTES inputs follow, also in name
+// order: name, shape, then every element length-prefixed, so ["ab", "c"]
+// and ["a", "bc"] differ (a request without them hashes as before).
 uint64_t response_cache_key(std::string_view model, std::string_view version,
                             const std::vector<std::string>& requested_outputs,
-                            const std::vector<NamedTensor>& inputs);
+                            const std::vector<NamedTensor>& inputs,
+                            const std::vector<BytesTensor>& bytes_inputs = {});
 
 }  // namespace ecoinfer::serve

@@ -47,9 +47,11 @@ struct RedisCacheOptions {
   std::chrono::milliseconds timeout{20};  // connect and command timeout
   size_t local_max_bytes = 64 << 20;      // the local LRU used as fallback and first level
   int ttl_seconds = 0;                    // 0: no expiry
+  size_t pool_size = 4;                   // Redis connections at most, opened as concurrent requests need them
 };
 
-// Shared cache for replicas: values zstd-compressed in Redis; when Redis is
+// Shared cache for replicas: values zstd-compressed in Redis, reached through
+// a bounded pool of connections (serve/cache/redis_pool.h); when Redis is
 // down or slow, falls back to the local LRU, logs once (spdlog), retries the
 // connection later (with backoff, from a background thread), and never fails
 // a request. Fails only on a malformed URL; an unreachable Redis at start is

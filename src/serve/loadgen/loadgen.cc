@@ -140,15 +140,20 @@ std::vector<InferBody> make_bodies(const std::vector<LoadgenInput>& inputs, cons
   std::vector<InferBody> bodies;
   for (int i = 0; i < std::max(1, o.distinct_inputs); ++i) {
     std::vector<NamedTensor> tensors;
+    std::vector<std::pair<std::string, std::string>> bytes;
     for (size_t k = 0; k < inputs.size(); ++k) {
+      if (auto element = o.bytes_inputs.find(inputs[k].name); element != o.bytes_inputs.end()) {
+        bytes.emplace_back(element->first, element->second);
+        continue;
+      }
       auto given = o.inputs.find(inputs[k].name);
       tensors.push_back({inputs[k].name, given != o.inputs.end()
                                              ? given->second
                                              : random_input(datatype_from_kserve(inputs[k].datatype), inputs[k].shape,
                                                             o.seed + static_cast<uint32_t>(i * 131 + k))});
     }
-    bodies.push_back(make_infer_body(tensors, o.binary));
-    if (o.inputs.size() == inputs.size()) break;  // all data given: one body
+    bodies.push_back(make_infer_body(tensors, bytes, o.binary));
+    if (o.inputs.size() + o.bytes_inputs.size() == inputs.size()) break;  // all data given: one body
   }
   return bodies;
 }

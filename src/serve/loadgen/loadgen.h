@@ -32,6 +32,9 @@ struct LoadgenOptions {
   std::string version;                     // "" : the server's choice
   std::map<std::string, Shape> shapes;     // fixes dynamic dimensions
   std::map<std::string, Tensor> inputs;    // given data (from .npy); the rest are random
+  // Given BYTES inputs (an OCR model's encoded image): each sent as one
+  // element, shape [1], holding these bytes.
+  std::map<std::string, std::string> bytes_inputs;
   std::vector<int> concurrency = {1};
   double duration_s = 5;                   // per level
   bool binary = false;                     // Triton's binary tensor extension instead of JSON data

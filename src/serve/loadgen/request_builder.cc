@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/half.h"
+#include "serve/backend/base64.h"
 
 namespace ecoinfer::serve {
 namespace {
@@ -81,6 +82,18 @@ Expected<LoadgenInput> resolve_input(const nlohmann::json& input, const LoadgenO
   }
   LoadgenInput out{input["name"].get<std::string>(), input["datatype"].get<std::string>(), {}};
   ECOINFER_ASSIGN_OR_RETURN(Shape declared, declared_shape(input, out.name));
+  if (auto bytes = o.bytes_inputs.find(out.name); bytes != o.bytes_inputs.end()) {
+    if (out.datatype != "BYTES") {
+      return invalid_argument(fmt::format("input '{}' is {}, not BYTES: give it as --input {}=FILE.npy", out.name,
+                                          out.datatype, out.name));
+    }
+    out.shape = {1};
+    return out;
+  }
+  if (out.datatype == "BYTES") {
+    return invalid_argument(fmt::format("input '{}' is BYTES: give its content with --input {}=FILE (e.g. an image; "
+                                        "the file's bytes are sent as one element)", out.name, out.name));
+  }
   if (auto given = o.inputs.find(out.name); given != o.inputs.end()) {
     out.shape = given->second.shape();
     out.datatype = std::string(kserve_datatype(given->second.dtype()));
@@ -192,7 +205,8 @@ Tensor random_input(DataType dtype, const Shape& shape, uint32_t seed) {
   return t;
 }
 
-InferBody make_infer_body(const std::vector<NamedTensor>& tensors, bool binary) {
+InferBody make_infer_body(const std::vector<NamedTensor>& tensors,
+                          const std::vector<std::pair<std::string, std::string>>& bytes, bool binary) {
   nlohmann::json header;
   header["inputs"] = nlohmann::json::array();
   std::string payload;
@@ -203,6 +217,20 @@ InferBody make_infer_body(const std::vector<NamedTensor>& tensors, bool binary) 
       payload.append(static_cast<const char*>(t.raw_data()), t.nbytes());
     } else {
       in["data"] = json_data(t);
+    }
+    header["inputs"].push_back(std::move(in));
+  }
+  for (const auto& [name, element] : bytes) {
+    nlohmann::json in{{"name", name}, {"shape", {1}}, {"datatype", "BYTES"}};
+    if (binary) {
+      const auto length = static_cast<uint32_t>(element.size());
+      const char prefix[4] = {static_cast<char>(length & 0xff), static_cast<char>(length >> 8 & 0xff),
+                              static_cast<char>(length >> 16 & 0xff), static_cast<char>(length >> 24)};
+      in["parameters"]["binary_data_size"] = element.size() + 4;
+      payload.append(prefix, 4);
+      payload.append(element);
+    } else {
+      in["data"] = {encode_base64(element)};
     }
     header["inputs"].push_back(std::move(in));
   }

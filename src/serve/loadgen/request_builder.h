@@ -32,8 +32,12 @@ struct InferBody {
   std::vector<std::pair<std::string, std::string>> headers;  // Inference-Header-Content-Length for binary
 };
 
-// A v2 infer request carrying `tensors`; binary: tensor bytes after the JSON
-// header, and binary outputs asked for.
-InferBody make_infer_body(const std::vector<NamedTensor>& tensors, bool binary);
+// A v2 infer request carrying `tensors`, then `bytes` (BYTES inputs of one
+// element each); binary: tensor bytes after the JSON header (a BYTES element
+// as Triton's 4-byte little-endian length and the bytes), and binary outputs
+// asked for. In JSON a BYTES element travels as base64 text, which is what
+// ecoinfer's pipeline models accept (JSON strings hold text, not bytes).
+InferBody make_infer_body(const std::vector<NamedTensor>& tensors,
+                          const std::vector<std::pair<std::string, std::string>>& bytes, bool binary);
 
 }  // namespace ecoinfer::serve

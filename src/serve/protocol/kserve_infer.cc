@@ -1,5 +1,6 @@
 #include "serve/protocol/kserve_infer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -147,7 +148,83 @@ Expected<int64_t> checked_numel(const Shape& shape, const std::string& name, int
   return n;
 }
 
-Expected<NamedTensor> read_input(const json& in, std::string_view& binary, int64_t& element_budget) {
+// JSON "data" of a BYTES input: strings (nested or flat), taken as given
+// (their UTF-8 bytes); the protocol has no base64 in its JSON form.
+Status store_json_strings(const json& data, BytesTensor& b) {
+  std::vector<const json*> values;
+  flatten(data, values);
+  const int64_t numel = shape_numel(b.shape);
+  if (static_cast<int64_t>(values.size()) != numel)
+    return bad(fmt::format("input '{}': shape {} needs {} elements, \"data\" has {}", b.name,
+                           shape_to_string(b.shape), numel, values.size()));
+  b.elements.reserve(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!values[i]->is_string())
+      return bad(fmt::format("input '{}' is BYTES: element {} is {}, not a string", b.name, i,
+                             values[i]->dump(-1, ' ', false, json::error_handler_t::replace).substr(0, 40)));
+    b.elements.push_back(values[i]->get<std::string>());
+  }
+  return Status::ok();
+}
+
+// Triton's binary BYTES form: per element a 4-byte little-endian length,
+// then that many bytes; `data` is exactly binary_data_size bytes.
+Status split_binary_strings(std::string_view data, BytesTensor& b) {
+  const int64_t numel = shape_numel(b.shape);
+  for (int64_t i = 0; i < numel; ++i) {
+    uint32_t size = 0;
+    if (data.size() < sizeof size)
+      return bad(fmt::format("input '{}': binary BYTES data ends before element {} of {} (each element is a 4-byte "
+                             "little-endian length, then its bytes)", b.name, i, numel));
+    std::memcpy(&size, data.data(), sizeof size);
+    data.remove_prefix(sizeof size);
+    if (data.size() < size)
+      return bad(fmt::format("input '{}': binary BYTES element {} says {} bytes, only {} are left in its "
+                             "binary_data_size", b.name, i, size, data.size()));
+    b.elements.emplace_back(data.substr(0, size));
+    data.remove_prefix(size);
+  }
+  if (!data.empty())
+    return bad(fmt::format("input '{}': {} bytes of binary BYTES data are left after its {} elements; "
+                           "binary_data_size must cover exactly the elements", b.name, data.size(), numel));
+  return Status::ok();
+}
+
+// binary_data_size of an input, when it has one.
+Expected<std::optional<size_t>> binary_size_of(const Parameters& params, const std::string& name) {
+  auto it = params.find("binary_data_size");
+  if (it == params.end()) return std::optional<size_t>();
+  const int64_t* size = std::get_if<int64_t>(&it->second);
+  if (!size || *size < 0) return bad(fmt::format("input '{}': binary_data_size must be an integer >= 0", name));
+  return std::optional<size_t>(static_cast<size_t>(*size));
+}
+
+Expected<std::string_view> take_binary(std::string_view& binary, size_t size, const std::string& name) {
+  if (binary.size() < size)
+    return bad(fmt::format("input '{}': the body holds {} bytes of binary data after the JSON, {} needed", name,
+                           binary.size(), size));
+  std::string_view out = binary.substr(0, size);
+  binary.remove_prefix(size);
+  return out;
+}
+
+Status read_bytes_input(const json& in, const std::string& name, Shape shape, const Parameters& params,
+                        std::string_view& binary, InferenceRequest& r) {
+  BytesTensor b{name, std::move(shape), {}};
+  ECOINFER_ASSIGN_OR_RETURN(std::optional<size_t> binary_size, binary_size_of(params, name));
+  if (binary_size) {
+    ECOINFER_ASSIGN_OR_RETURN(std::string_view data, take_binary(binary, *binary_size, name));
+    ECOINFER_RETURN_IF_ERROR(split_binary_strings(data, b));
+  } else {
+    if (!in.contains("data"))
+      return bad(fmt::format("input '{}' needs \"data\" (or parameters.binary_data_size with binary data)", name));
+    ECOINFER_RETURN_IF_ERROR(store_json_strings(in["data"], b));
+  }
+  r.bytes_inputs.push_back(std::move(b));
+  return Status::ok();
+}
+
+Status read_input(const json& in, std::string_view& binary, int64_t& element_budget, InferenceRequest& r) {
   if (!in.is_object() || !in.contains("name") || !in["name"].is_string())
     return bad("every entry of \"inputs\" needs \"name\", a string");
   const std::string name = in["name"].get<std::string>();
@@ -158,30 +235,28 @@ Expected<NamedTensor> read_input(const json& in, std::string_view& binary, int64
   auto dt = datatype_from_kserve(dt_name);
   if (!dt) return bad(fmt::format("input '{}': unknown datatype \"{}\" (FP32, FP16, FP64, INT8..INT64, UINT8..UINT64, "
                                   "BOOL, BYTES)", name, dt_name));
-  if (!dtype_is_supported(*dt) || dtype_size(*dt) == 0)
+  const bool is_bytes = *dt == DataType::kString;
+  if (!is_bytes && (!dtype_is_supported(*dt) || dtype_size(*dt) == 0))
     return bad(fmt::format("input '{}': datatype {} is not supported by this server", name, dt_name));
   ECOINFER_ASSIGN_OR_RETURN(int64_t numel, checked_numel(shape, name, element_budget));
   element_budget -= numel;
   ECOINFER_ASSIGN_OR_RETURN(Parameters params, read_parameters(in));
+  if (is_bytes) return read_bytes_input(in, name, std::move(shape), params, binary, r);
   Tensor t = Tensor::zeros(*dt, shape);
-  auto binary_size = params.find("binary_data_size");
-  if (binary_size != params.end()) {
-    const int64_t* size = std::get_if<int64_t>(&binary_size->second);
-    if (!size || *size < 0) return bad(fmt::format("input '{}': binary_data_size must be an integer >= 0", name));
-    if (static_cast<size_t>(*size) != t.nbytes())
-      return bad(fmt::format("input '{}': binary_data_size is {} bytes, shape {} of {} needs {}", name, *size,
+  ECOINFER_ASSIGN_OR_RETURN(std::optional<size_t> binary_size, binary_size_of(params, name));
+  if (binary_size) {
+    if (*binary_size != t.nbytes())
+      return bad(fmt::format("input '{}': binary_data_size is {} bytes, shape {} of {} needs {}", name, *binary_size,
                              shape_to_string(shape), dt_name, t.nbytes()));
-    if (binary.size() < t.nbytes())
-      return bad(fmt::format("input '{}': the body holds {} bytes of binary data after the JSON, {} needed", name,
-                             binary.size(), t.nbytes()));
-    if (t.nbytes() > 0) std::memcpy(t.raw_data(), binary.data(), t.nbytes());
-    binary.remove_prefix(t.nbytes());
+    ECOINFER_ASSIGN_OR_RETURN(std::string_view data, take_binary(binary, t.nbytes(), name));
+    if (!data.empty()) std::memcpy(t.raw_data(), data.data(), data.size());
   } else {
     if (!in.contains("data"))
       return bad(fmt::format("input '{}' needs \"data\" (or parameters.binary_data_size with binary data)", name));
     ECOINFER_RETURN_IF_ERROR(store_json_data(in["data"], t, name));
   }
-  return NamedTensor{name, std::move(t)};
+  r.inputs.push_back({name, std::move(t)});
+  return Status::ok();
 }
 
 Status read_outputs(const json& j, InferenceRequest& r) {
@@ -302,10 +377,7 @@ Expected<InferenceRequest> parse_infer_request(std::string_view body, std::optio
   if (!j.contains("inputs") || !j["inputs"].is_array() || j["inputs"].empty())
     return bad("the request needs \"inputs\", a non-empty array of tensors");
   int64_t element_budget = limits.max_elements;
-  for (const json& in : j["inputs"]) {
-    ECOINFER_ASSIGN_OR_RETURN(NamedTensor t, read_input(in, binary, element_budget));
-    r.inputs.push_back(std::move(t));
-  }
+  for (const json& in : j["inputs"]) ECOINFER_RETURN_IF_ERROR(read_input(in, binary, element_budget, r));
   if (!binary.empty())
     return bad(fmt::format("{} bytes of binary data after the JSON are not claimed by any input's binary_data_size",
                            binary.size()));
@@ -320,11 +392,61 @@ bool OutputFormat::binary(const std::string& name) const {
   return all_binary;
 }
 
+namespace {
+
+// One output as the response lists it: a numeric tensor or a BYTES one.
+struct OutputRef {
+  const NamedTensor* tensor = nullptr;
+  const BytesTensor* bytes = nullptr;
+  const std::string& name() const { return tensor ? tensor->name : bytes->name; }
+};
+
+// The requested order when the client gave one, else numeric then BYTES
+// outputs, each in model order.
+std::vector<OutputRef> response_order(const InferenceResponse& response, const OutputFormat& format) {
+  std::vector<OutputRef> all;
+  for (const NamedTensor& t : response.outputs) all.push_back({&t, nullptr});
+  for (const BytesTensor& b : response.bytes_outputs) all.push_back({nullptr, &b});
+  if (format.outputs.empty()) return all;
+  std::vector<OutputRef> ordered;
+  for (const RequestedOutput& r : format.outputs) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const OutputRef& o) { return o.name() == r.name; });
+    if (it != all.end()) ordered.push_back(*it);
+  }
+  return ordered;
+}
+
+// Triton's binary BYTES form: per element a u32 little-endian length, then the bytes.
+size_t binary_bytes_size(const BytesTensor& b) {
+  size_t size = 0;
+  for (const std::string& e : b.elements) size += sizeof(uint32_t) + e.size();
+  return size;
+}
+void append_binary_bytes(std::string& out, const BytesTensor& b) {
+  for (const std::string& e : b.elements) {
+    const uint32_t size = static_cast<uint32_t>(e.size());
+    out.append(reinterpret_cast<const char*>(&size), sizeof size);
+    out.append(e);
+  }
+}
+
+std::string quoted(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void append_json_strings(std::string& out, const BytesTensor& b) {
+  out += '[';
+  for (size_t i = 0; i < b.elements.size(); ++i) {
+    if (i) out += ',';
+    out += quoted(b.elements[i]);  // invalid UTF-8 becomes U+FFFD: JSON holds text only
+  }
+  out += ']';
+}
+
+}  // namespace
+
 EncodedBody encode_infer_response(const InferenceResponse& response, const OutputFormat& format) {
   std::string out;
   size_t binary_bytes = 0;
   for (const NamedTensor& t : response.outputs) out.reserve(out.capacity() + t.tensor.numel() * 12);
-  auto quoted = [](const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); };
   out += "{\"model_name\":";
   out += quoted(response.model);
   out += ",\"model_version\":";
@@ -342,29 +464,32 @@ EncodedBody encode_infer_response(const InferenceResponse& response, const Outpu
   out += ",\"parameters\":";
   out += params.dump();
   out += ",\"outputs\":[";
-  std::vector<const Tensor*> binary_tensors;
-  for (size_t i = 0; i < response.outputs.size(); ++i) {
-    const NamedTensor& t = response.outputs[i];
+  std::vector<OutputRef> binary_outputs;
+  const std::vector<OutputRef> ordered = response_order(response, format);
+  for (size_t i = 0; i < ordered.size(); ++i) {
+    const OutputRef& o = ordered[i];
     if (i) out += ',';
     out += "{\"name\":";
-    out += quoted(t.name);
+    out += quoted(o.name());
     out += ",\"datatype\":\"";
-    out += kserve_datatype(t.tensor.dtype());
+    out += o.tensor ? kserve_datatype(o.tensor->tensor.dtype()) : "BYTES";
     out += "\",\"shape\":";
-    out += json(t.tensor.shape()).dump();
-    if (format.binary(t.name)) {
-      out += fmt::format(",\"parameters\":{{\"binary_data_size\":{}}}}}", t.tensor.nbytes());
-      binary_tensors.push_back(&t.tensor);
-      binary_bytes += t.tensor.nbytes();
+    out += json(o.tensor ? o.tensor->tensor.shape() : o.bytes->shape).dump();
+    if (format.binary(o.name())) {
+      const size_t size = o.tensor ? o.tensor->tensor.nbytes() : binary_bytes_size(*o.bytes);
+      out += fmt::format(",\"parameters\":{{\"binary_data_size\":{}}}}}", size);
+      binary_outputs.push_back(o);
+      binary_bytes += size;
     } else {
       out += ",\"data\":";
-      append_data(out, t.tensor);
+      if (o.tensor) append_data(out, o.tensor->tensor);
+      else append_json_strings(out, *o.bytes);
       out += '}';
     }
   }
   out += "]}";
   EncodedBody encoded;
-  if (binary_tensors.empty()) {
+  if (binary_outputs.empty()) {
     encoded.content_type = "application/json";
     encoded.body = std::move(out);
     return encoded;
@@ -372,7 +497,10 @@ EncodedBody encode_infer_response(const InferenceResponse& response, const Outpu
   encoded.json_length = out.size();
   encoded.content_type = "application/octet-stream";
   out.reserve(out.size() + binary_bytes);
-  for (const Tensor* t : binary_tensors) out.append(static_cast<const char*>(t->raw_data()), t->nbytes());
+  for (const OutputRef& o : binary_outputs) {
+    if (o.tensor) out.append(static_cast<const char*>(o.tensor->tensor.raw_data()), o.tensor->tensor.nbytes());
+    else append_binary_bytes(out, *o.bytes);
+  }
   encoded.body = std::move(out);
   return encoded;
 }

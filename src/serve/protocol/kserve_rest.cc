@@ -38,6 +38,7 @@ json tensor_metadata(const std::vector<ValueDescription>& values) {
   for (const ValueDescription& v : values) {
     json shape = json::array();
     for (const DimInfo& d : v.shape) shape.push_back(d.is_fixed() ? d.value : -1);
+    // kserve_datatype names DataType::kString "BYTES": pipeline models declare BYTES that way.
     out.push_back({{"name", v.name}, {"datatype", std::string(kserve_datatype(v.dtype))}, {"shape", shape}});
   }
   return out;
@@ -122,9 +123,9 @@ RestResponse KServeRest::model_metadata(const std::string& name, const std::stri
   json versions = version.empty() ? json(repo.ready_versions(name)) : json::array({m->version});
   return json_response(200, {{"name", name},
                              {"versions", versions},
-                             {"platform", "onnx"},
-                             {"inputs", tensor_metadata(m->session->inputs())},
-                             {"outputs", tensor_metadata(m->session->outputs())}});
+                             {"platform", m->backend->platform()},
+                             {"inputs", tensor_metadata(m->backend->inputs())},
+                             {"outputs", tensor_metadata(m->backend->outputs())}});
 }
 
 RestResponse KServeRest::model_ready(const std::string& name, const std::string& version) const {
