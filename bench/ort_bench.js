@@ -11,9 +11,10 @@
 //
 //   node bench/ort_bench.js models/m.onnx --shape x=1x3x48x320 --threads 1 --warmup 5 --iters 20
 //
-// Inputs are random float32 in [-1, 1), int64 ones integers in [0, 100) (same
-// shape and dtype as ecoinfer bench uses; the values do not matter for these
-// models' timing).
+// Inputs have the model's element type and the given shape, as ecoinfer bench
+// makes them: float32 in [-1, 1), int64 and int32 in [0, 100) (token ids and
+// masks of the transformers; the values do not matter for these models'
+// timing).
 'use strict';
 
 const path = require('path');
@@ -63,17 +64,30 @@ function loadOrt() {
   usage('onnxruntime-node is not installed: run scripts/setup.sh');
 }
 
-// float32 in [-1, 1), or for an int64 input (token ids, masks) integers in
-// [0, 100), as ecoinfer bench makes them.
-function randomTensor(ort, dims, type) {
+// The input's element type as the model declares it (float32 when the
+// metadata does not say).
+function inputType(session, name) {
+  const meta = (session.inputMetadata || []).find((m) => m.name === name);
+  return meta && meta.isTensor && meta.type ? meta.type : 'float32';
+}
+
+// Deterministic values as ecoinfer bench makes them: floats in [-1, 1),
+// integers in [0, 100) (token ids for the transformers), by a small LCG.
+function randomTensor(ort, name, type, dims) {
   const n = dims.reduce((a, b) => a * b, 1);
-  const data = type === 'int64' ? new BigInt64Array(n) : new Float32Array(n);
-  let s = 42;  // small LCG: deterministic, no dependency
-  for (let i = 0; i < n; ++i) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    data[i] = type === 'int64' ? BigInt(s % 100) : s / 2147483648 - 1;
+  let s = 42;
+  const next = () => (s = (s * 1664525 + 1013904223) >>> 0);
+  const fill = (TypedArray, value) => {
+    const data = new TypedArray(n);
+    for (let i = 0; i < n; ++i) data[i] = value(next());
+    return data;
+  };
+  switch (type) {
+    case 'float32': return new ort.Tensor(type, fill(Float32Array, (r) => r / 2147483648 - 1), dims);
+    case 'int64': return new ort.Tensor(type, fill(BigInt64Array, (r) => BigInt(r % 100)), dims);
+    case 'int32': return new ort.Tensor(type, fill(Int32Array, (r) => r % 100), dims);
+    default: return usage(`input '${name}' is ${type}: ort_bench makes float32, int64 and int32 inputs only`);
   }
-  return new ort.Tensor(type === 'int64' ? 'int64' : 'float32', data, dims);
 }
 
 function median(sorted) {
@@ -98,8 +112,7 @@ async function main() {
   const feeds = {};
   for (const name of session.inputNames) {
     if (!o.shapes[name]) usage(`input '${name}' needs --shape ${name}=DIMS`);
-    const meta = (session.inputMetadata || []).find((m) => m.name === name);
-    feeds[name] = randomTensor(ort, o.shapes[name], meta && meta.type);
+    feeds[name] = randomTensor(ort, name, inputType(session, name), o.shapes[name]);
   }
   for (let i = 0; i < o.warmup; ++i) await session.run(feeds);
   const samples = [];

@@ -198,10 +198,14 @@ Expected<ir::Graph> load_model(const fs::path& path) {
   ECOINFER_RETURN_IF_ERROR(check_opsets(m, g, path));
   const onnx::GraphProto& gp = m.graph();
 
-  for (const auto& init : gp.initializer()) {
+  for (auto& init : *m.mutable_graph()->mutable_initializer()) {
     auto t = tensor_from_proto(init, dir);
     if (!t) return t.status().with_context(fmt::format("{}: initializer '{}'", path.string(), init.name()));
     g.constants[g.add_value(init.name())] = std::move(*t);
+    // Free the parsed copy now, not with the whole message at the end: the
+    // weights are then held once during the load, not twice (a 265 MB
+    // DistilBERT peaked at 524 MiB before, in `ecoinfer info`).
+    std::string().swap(*init.mutable_raw_data());
   }
   for (const auto& vi : gp.input()) {
     const ir::ValueId id = g.add_value(vi.name());

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -16,16 +18,36 @@
 // estimated energy, since a model run is hundreds of short regions each
 // paying a futex wake-up. A bounded spin of 100k iterations was the best or
 // near it in both cases (docs/PERFORMANCE.md, "How OpenMP threads wait").
-// libgomp reads this when it loads, so set it and start again once; a
-// user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is respected.
-void bound_openmp_spin_waiting(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
-  setenv("GOMP_SPINCOUNT", "100000", 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then go on as is
+// A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is respected.
+//
+// libgomp reads its environment in its constructor, so the variable must be
+// there before it runs: start again once with it. This runs from the
+// executable's .preinit_array, before any shared library's initializer
+// (libgomp, oneDNN, protobuf, OpenCV), so the first image pays only the
+// mapping, not the constructors. setenv() here would not do: libc's own
+// initializer runs after this and resets environ to the original array
+// (glibc 2.36), so the new environment is built by hand and passed to execve.
+namespace {
+
+bool starts_with(const char* text, const char* prefix) { return std::strncmp(text, prefix, std::strlen(prefix)) == 0; }
+
+void bound_openmp_spin_waiting(int /*argc*/, char** argv, char** envp) {
+  size_t count = 0;
+  for (; envp[count] != nullptr; ++count) {
+    if (starts_with(envp[count], "OMP_WAIT_POLICY=") || starts_with(envp[count], "GOMP_SPINCOUNT=")) return;
+  }
+  std::vector<char*> env(envp, envp + count);
+  env.push_back(const_cast<char*>("GOMP_SPINCOUNT=100000"));
+  env.push_back(nullptr);
+  execve("/proc/self/exe", argv, env.data());  // returns only on failure: then go on as is
 }
 
+}  // namespace
+
+__attribute__((section(".preinit_array"), used)) static void (*const kBoundOpenmpSpinWaiting)(int, char**, char**) =
+    bound_openmp_spin_waiting;
+
 int main(int argc, char** argv) {
-  bound_openmp_spin_waiting(argv);
   CLI::App app{"ecoinfer: run ONNX models on the CPU with the least energy, and show what it costs.\n"
                "Try: ecoinfer info MODEL.onnx    ecoinfer bench MODEL.onnx --shape x=1x3x48x320"};
   app.require_subcommand(1);

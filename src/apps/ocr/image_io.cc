@@ -1,10 +1,13 @@
 #include "ocr/image_io.h"
 
+#include <dlfcn.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <vector>
 
-#include <opencv2/imgcodecs.hpp>
+#include "ocr/image_decoder_module.h"
 
 namespace ecoinfer::ocr {
 namespace fs = std::filesystem;
@@ -39,18 +42,47 @@ Status check_not_truncated(std::string_view bytes) {
   return Status::ok();
 }
 
+// The decode function of libecoinfer_imgdecode.so, or why it could not be
+// loaded; loaded once per process, on the first decode, never unloaded.
+struct ImageDecoder {
+  decltype(&ecoinfer_imgdecode_v1) decode = nullptr;
+  std::string error;
+};
+
+ImageDecoder load_image_decoder() {
+  const char* chosen = std::getenv(kImageDecoderModuleEnv);
+  const std::string file = chosen != nullptr && *chosen != '\0' ? chosen : kImageDecoderModuleFile;
+  // A bare file name is searched like a shared library's: this program's
+  // RUNPATH (the build folder, or <prefix>/lib once installed), then
+  // LD_LIBRARY_PATH and the system's folders.
+  void* module = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (module == nullptr)
+    return {nullptr, "cannot load the image decoder module " + file + " (" + dlerror() +
+                         "): build it (cmake --build build --target ecoinfer_imgdecode), install it beside "
+                         "libecoinfer.so, or set " + kImageDecoderModuleEnv + " to its path"};
+  auto* decode = reinterpret_cast<decltype(&ecoinfer_imgdecode_v1)>(dlsym(module, kImageDecoderSymbol));
+  if (decode == nullptr)
+    return {nullptr, "the image decoder module " + file + " has no " + kImageDecoderSymbol +
+                         ": it is from another ecoinfer version; rebuild or reinstall it"};
+  return {decode, ""};
+}
+
+const ImageDecoder& image_decoder() {
+  static const ImageDecoder decoder = load_image_decoder();  // C++11: initialized once, thread-safe
+  return decoder;
+}
+
 }  // namespace
 
 Expected<cv::Mat> decode_image(std::string_view bytes, int64_t max_pixels) {
   if (bytes.empty()) return invalid_argument("the file is empty, not an image");
   ECOINFER_RETURN_IF_ERROR(check_not_truncated(bytes));
+  const ImageDecoder& decoder = image_decoder();
+  if (decoder.decode == nullptr) return not_found(decoder.error);
   cv::Mat image;
-  try {
-    const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
-    image = cv::imdecode(raw, cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
-    return invalid_argument("cannot decode the image: " + e.err);
-  }
+  char error[512] = "";
+  if (decoder.decode(bytes.data(), bytes.size(), &image, error, sizeof error) != 0)
+    return invalid_argument(std::string("cannot decode the image: ") + error);
   if (image.empty()) return invalid_argument("not an image OpenCV can decode (expected PNG, JPEG, BMP, TIFF or WebP)");
   if (static_cast<int64_t>(image.rows) * image.cols > max_pixels)
     return invalid_argument("image of " + std::to_string(image.cols) + "x" + std::to_string(image.rows) +

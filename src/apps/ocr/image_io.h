@@ -5,6 +5,10 @@
 //   auto image = ecoinfer::ocr::read_image("page.png");
 //   if (!image) { std::cerr << image.status().message() << "\n"; return 1; }
 //
+// Decoding loads OpenCV's imgcodecs on first use, through the module
+// libecoinfer_imgdecode.so (image_decoder_module.h says why and where it is
+// found); without the module, decode_image says so and how to fix it.
+//
 // The pipeline splits it in two stages: read_file_bytes (the outside world,
 // never cached) and decode_image (content-addressed: cached by the bytes).
 #pragma once
