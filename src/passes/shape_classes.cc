@@ -54,6 +54,28 @@ bool keeps_spatial_size(const ir::Node& conv, const Tensor& w, bool one_pixel) {
   return true;
 }
 
+// A Conv's output size per spatial dim is floor((H + offset) / stride) + 1
+// with offset = pads - dilation * (k - 1) - 1: the key {stride, offset, ...}
+// names that function of H. Explicit or VALID padding only (SAME depends on
+// H in its own way).
+std::optional<std::vector<int64_t>> output_size_key(const ir::Node& conv, const Tensor& w) {
+  const size_t n = w.rank() - 2;
+  const std::vector<int64_t> strides = ints_or(conv, "strides", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> dilations = ints_or(conv, "dilations", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> pads = ints_or(conv, "pads", std::vector<int64_t>(2 * n, 0));
+  const ir::Attribute* ap = conv.attribute("auto_pad");
+  const std::string auto_pad = ap != nullptr && ap->kind == ir::Attribute::Kind::kString ? ap->s : "NOTSET";
+  if (strides.size() != n || dilations.size() != n || pads.size() != 2 * n) return std::nullopt;
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") return std::nullopt;
+  std::vector<int64_t> key;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t padding = auto_pad == "VALID" ? 0 : pads[i] + pads[i + n];
+    key.push_back(strides[i]);
+    key.push_back(padding - dilations[i] * (w.dim(i + 2) - 1) - 1);
+  }
+  return key;
+}
+
 }  // namespace
 
 ShapeClasses::ShapeClasses(const ir::Graph& g) : classes_(g.values.size()) {
@@ -74,7 +96,14 @@ void ShapeClasses::visit(const ir::Graph& g, const ir::Node& n) {
     const int64_t channels = is_op(n, "Conv") ? w->dim(0) : w->dim(1) * groups;
     out = {y, channels, static_cast<int64_t>(w->rank()), false};
     // Fused binary post-ops read operands that fit the output, by construction.
-    if (is_op(n, "Conv") && keeps_spatial_size(n, *w, in.pooled)) out = {in.root, channels, out.rank, in.pooled};
+    if (is_op(n, "Conv") && keeps_spatial_size(n, *w, in.pooled)) {
+      out = {in.root, channels, out.rank, in.pooled};
+    } else if (auto geometry = is_op(n, "Conv") ? output_size_key(n, *w) : std::nullopt) {
+      std::vector<int64_t> key = {in.root, in.pooled ? 1 : 0};
+      key.insert(key.end(), geometry->begin(), geometry->end());
+      const ir::ValueId root = strided_roots_.emplace(std::move(key), y).first->second;
+      out = {root, channels, out.rank, false};
+    }
     return;
   }
   if (is_op(n, "GlobalAveragePool") || is_op(n, "GlobalMaxPool")) {

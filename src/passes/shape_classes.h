@@ -8,13 +8,19 @@
 // GlobalAveragePool of the root). A Conv that keeps the spatial size
 // (stride 1, "same" padding) keeps its input's root with its own channel
 // count; element-wise ops keep their input's class; everything else starts
-// a class of its own. Two values in one class have the same shape.
+// a class of its own. Two values in one class have the same shape. Strided
+// convolutions of one input share a class when their geometry gives the
+// same output size from any input size: ResNet's projection shortcut (1x1,
+// stride 2, no padding) and its main path (3x3, stride 2, padding 1) both
+// give floor((H - 1) / 2) + 1.
 //
 //   ShapeClasses classes(graph);
 //   if (classes.fits_into(residual, conv_output)) ...
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <vector>
 
 #include "ir/graph.h"
@@ -45,6 +51,9 @@ class ShapeClasses {
   Class& of(ir::ValueId v) { return classes_[static_cast<size_t>(v)]; }
 
   std::vector<Class> classes_;
+  // (input root, pooled, per spatial dim: stride and offset) -> the first
+  // strided Conv output with that geometry, the class root of the others.
+  std::map<std::vector<int64_t>, ir::ValueId> strided_roots_;
 };
 
 }  // namespace ecoinfer::passes
