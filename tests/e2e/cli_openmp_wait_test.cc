@@ -1,5 +1,5 @@
 // The ecoinfer command bounds how long libgomp's idle threads spin
-// (GOMP_SPINCOUNT=100000, tools/cli/main.cc) by starting again with the
+// (GOMP_SPINCOUNT=5000, tools/cli/main.cc) by starting again with the
 // variable before any library initializer runs; a user's own OMP_WAIT_POLICY
 // or GOMP_SPINCOUNT wins. libgomp itself says what it read: OMP_DISPLAY_ENV
 // prints its settings once, from its initializer, in each process image
@@ -31,7 +31,7 @@ std::string openmp_settings_with(const std::string& variables) {
 
 TEST(CliOpenmpWait, SpinIsBoundedAndLibgompInitializesOnce) {
   const std::string settings = openmp_settings_with("");
-  EXPECT_EQ(count(settings, "GOMP_SPINCOUNT = '100000'"), 1u) << settings;
+  EXPECT_EQ(count(settings, "GOMP_SPINCOUNT = '5000'"), 1u) << settings;
   // The first image starts again before libgomp's initializer: it never read
   // its default (300000).
   EXPECT_EQ(count(settings, "OPENMP DISPLAY ENVIRONMENT BEGIN"), 1u) << settings;
@@ -40,7 +40,7 @@ TEST(CliOpenmpWait, SpinIsBoundedAndLibgompInitializesOnce) {
 TEST(CliOpenmpWait, UsersSpinCountWins) {
   const std::string settings = openmp_settings_with("GOMP_SPINCOUNT=7");
   EXPECT_EQ(count(settings, "GOMP_SPINCOUNT = '7'"), 1u) << settings;
-  EXPECT_EQ(count(settings, "100000"), 0u) << settings;
+  EXPECT_EQ(count(settings, "5000"), 0u) << settings;
 }
 
 TEST(CliOpenmpWait, UsersWaitPolicyWins) {

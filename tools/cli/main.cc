@@ -16,9 +16,14 @@
 // waiting (sleep at once) was 3x faster under load but, on a quiet machine,
 // made cls at 2 threads 7.5x slower (9.5 vs 1.3 ms) and 4x costlier in
 // estimated energy, since a model run is hundreds of short regions each
-// paying a futex wake-up. A bounded spin of 100k iterations was the best or
-// near it in both cases (docs/PERFORMANCE.md, "How OpenMP threads wait").
-// A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is respected.
+// paying a futex wake-up. A spin of 100k iterations (about 6 ms of `pause`
+// here) was as fast as unbounded spinning on a quiet machine, but when another
+// process takes the second core every barrier costs the whole spin: cls at
+// 2 threads 240-290 ms instead of 1.0. 5000 iterations (~0.3 ms) still
+// cover the gaps between a run's regions (cls 1.02-1.13 ms vs 1.0-1.15 with
+// 100k when nothing interferes) and bound that stall at 13-15 ms (rec 25-29
+// against 235-250 ms; passive 15 ms). docs/PERFORMANCE.md, "How OpenMP
+// threads wait". A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is respected.
 //
 // libgomp reads its environment in its constructor, so the variable must be
 // there before it runs: start again once with it. This runs from the
@@ -37,7 +42,7 @@ void bound_openmp_spin_waiting(int /*argc*/, char** argv, char** envp) {
     if (starts_with(envp[count], "OMP_WAIT_POLICY=") || starts_with(envp[count], "GOMP_SPINCOUNT=")) return;
   }
   std::vector<char*> env(envp, envp + count);
-  env.push_back(const_cast<char*>("GOMP_SPINCOUNT=100000"));
+  env.push_back(const_cast<char*>("GOMP_SPINCOUNT=5000"));
   env.push_back(nullptr);
   execve("/proc/self/exe", argv, env.data());  // returns only on failure: then go on as is
 }
