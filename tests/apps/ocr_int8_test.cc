@@ -43,11 +43,12 @@ std::string image_args(const fs::path& folder) {
   return args;
 }
 
-// One pipeline worker: with two, the int8 models have been seen to return
-// no lines for a few images now and then (an engine race reported to the
-// lead, not a quantization error; fp32 never did). This test measures accuracy.
+// Two pipeline workers, so det, cls and rec also run (and create their
+// oneDNN primitives) at once: before primitives were created one at a time
+// (onednn::creation_mutex(), tests/core/concurrent_creation_test.cc), int8
+// read no lines for the images of one det shape now and then.
 nlohmann::json read_corpus(const fs::path& models, const std::string& images, const std::string& precision) {
-  const testing::CliOutcome o = testing::run_cli("ocr --json --no-cache --threads 1 --precision " + precision +
+  const testing::CliOutcome o = testing::run_cli("ocr --json --no-cache --threads 2 --precision " + precision +
                                                      " --models-dir " + models.string() + images,
                                                  kSlowRunSeconds);
   EXPECT_EQ(o.exit_code, 0) << precision << ": " << o.err;

@@ -12,6 +12,11 @@ const dnnl::engine& cpu_engine() {
   return engine;
 }
 
+std::mutex& creation_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 dnnl::stream& thread_stream() {
   thread_local dnnl::stream stream(cpu_engine());
   return stream;

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <exception>
+#include <mutex>
 #include <string>
 
 #include <dnnl.hpp>
@@ -32,6 +33,16 @@ dnnl::stream& thread_stream();
 // This thread's scratchpad memory for a primitive that asks for `desc`:
 // a buffer that only grows, so the steady state allocates nothing.
 dnnl::memory thread_scratchpad(const dnnl::memory::desc& desc);
+// The process-wide lock under which every primitive (and packed weights) is
+// created: ShapeCache::get holds it around make(). oneDNN 2.6 is not safe
+// creating primitives on several threads at once: its brgemm convolution
+// keeps the weights' VNNI granularity of the one being created in a static
+// (brg_blocking_t::last_ic_block_size: 4 for int8, 1 for f32, fixed in
+// oneDNN 2.7), so a float32 convolution created while an int8 one is created
+// on another thread can be configured with the other's value and compute
+// wrong results for good (tests/core/concurrent_creation_test.cc). Running
+// primitives stays concurrent.
+std::mutex& creation_mutex();
 // Attributes every primitive here starts from (user scratchpad).
 dnnl::primitive_attr scratchpad_attr();
 // This thread's working buffer for staged copies (a tensor reordered into

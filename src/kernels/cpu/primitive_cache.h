@@ -46,8 +46,9 @@ class ShapeCache {
   using EntryPtr = std::shared_ptr<const Entry>;
 
   // The entry for `key`; calls make() (under the cache's exclusive lock, so
-  // make() may touch state that only creation uses, like PackedWeights) on
-  // the first request for that key. A failed make() is not cached.
+  // make() may touch state that only creation uses, like PackedWeights, and
+  // under creation_mutex(), so no two primitives in the process are created
+  // at once) on the first request for that key. A failed make() is not cached.
   template <class Make>
   Expected<EntryPtr> get(const ShapeKey& key, Make&& make) const {
     {
@@ -58,7 +59,10 @@ class ShapeCache {
     std::unique_lock<std::shared_mutex> lock(mutex_);
     auto it = entries_.find(key);
     if (it != entries_.end()) return it->second;
-    Expected<EntryPtr> made = make();
+    Expected<EntryPtr> made = [&] {
+      std::lock_guard<std::mutex> creating(creation_mutex());
+      return make();
+    }();
     if (!made) return made;
     // Bounded, so a model fed ever-new shapes (OCR line widths) does not
     // grow without limit; an evicted plan in use elsewhere lives on through
