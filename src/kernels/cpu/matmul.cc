@@ -308,11 +308,15 @@ Status MatMulKernel::read_runtime_zeros(KernelContext& ctx, const Tensor& a, int
 }
 
 // oneDNN takes s8 weights only: a u8 activation B is shifted by -128 into
-// the thread workspace (b - z == (b - 128) - (z - 128)), `zero` with it.
+// a buffer of this thread's (b - z == (b - 128) - (z - 128)), `zero` with
+// it. Not the thread workspace: execute() may grow that one for A's reorder
+// while B is still to be read.
 const void* MatMulKernel::signed_b(const Tensor& b, int32_t& zero) const {
   if (b.dtype() == DataType::kInt8) return b.raw_data();
   const int64_t count = b.numel();  // hoisted: numel() is an out-of-line call
-  auto* out = reinterpret_cast<int8_t*>(onednn::thread_workspace(static_cast<size_t>(count)));
+  thread_local std::vector<int8_t> shifted;
+  if (shifted.size() < static_cast<size_t>(count)) shifted.resize(static_cast<size_t>(count));
+  int8_t* out = shifted.data();
   const uint8_t* in = b.data<uint8_t>();
   for (int64_t i = 0; i < count; ++i) out[i] = static_cast<int8_t>(in[i] ^ 0x80);
   zero -= 128;
