@@ -28,27 +28,41 @@ std::vector<int64_t> ints_or(const ir::Node& n, const char* key, std::vector<int
   return a != nullptr && a->kind == ir::Attribute::Kind::kInts ? a->ints : fallback;
 }
 
+// A Conv's strides, dilations and pads per spatial dim (ONNX defaults filled
+// in), when they are consistent with its weights' rank.
+struct ConvGeometry {
+  std::vector<int64_t> strides, dilations, pads;  // pads: begins, then ends
+  std::string auto_pad;
+};
+
+std::optional<ConvGeometry> conv_geometry(const ir::Node& conv, size_t n) {
+  ConvGeometry g{ints_or(conv, "strides", std::vector<int64_t>(n, 1)),
+                 ints_or(conv, "dilations", std::vector<int64_t>(n, 1)),
+                 ints_or(conv, "pads", std::vector<int64_t>(2 * n, 0)), "NOTSET"};
+  const ir::Attribute* ap = conv.attribute("auto_pad");
+  if (ap != nullptr && ap->kind == ir::Attribute::Kind::kString) g.auto_pad = ap->s;
+  if (g.strides.size() != n || g.dilations.size() != n || g.pads.size() != 2 * n) return std::nullopt;
+  return g;
+}
+
 // True when a Conv with these weights keeps every spatial size (stride 1 and
 // padding that adds back what the kernel takes), or maps 1 to 1 (a 1x1
 // kernel without padding) when `one_pixel`.
 bool keeps_spatial_size(const ir::Node& conv, const Tensor& w, bool one_pixel) {
   const size_t n = w.rank() - 2;
-  const std::vector<int64_t> strides = ints_or(conv, "strides", std::vector<int64_t>(n, 1));
-  const std::vector<int64_t> dilations = ints_or(conv, "dilations", std::vector<int64_t>(n, 1));
-  const std::vector<int64_t> pads = ints_or(conv, "pads", std::vector<int64_t>(2 * n, 0));
-  const ir::Attribute* ap = conv.attribute("auto_pad");
-  const std::string auto_pad = ap != nullptr && ap->kind == ir::Attribute::Kind::kString ? ap->s : "NOTSET";
-  if (strides.size() != n || dilations.size() != n || pads.size() != 2 * n) return false;
+  const auto g = conv_geometry(conv, n);
+  if (!g) return false;
   for (size_t i = 0; i < n; ++i) {
     const int64_t k = w.dim(i + 2);
-    const int64_t extent = (k - 1) * dilations[i];  // what the kernel takes beyond one pixel
-    if (one_pixel && k == 1 && (auto_pad == "VALID" || (auto_pad == "NOTSET" && pads[i] == 0 && pads[i + n] == 0))) {
+    const int64_t extent = (k - 1) * g->dilations[i];  // what the kernel takes beyond one pixel
+    if (one_pixel && k == 1 &&
+        (g->auto_pad == "VALID" || (g->auto_pad == "NOTSET" && g->pads[i] == 0 && g->pads[i + n] == 0))) {
       continue;
     }
-    if (strides[i] != 1) return false;
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") continue;
-    const int64_t padding = auto_pad == "VALID" ? 0 : pads[i] + pads[i + n];
-    if (auto_pad != "NOTSET" && auto_pad != "VALID") return false;
+    if (g->strides[i] != 1) return false;
+    if (g->auto_pad == "SAME_UPPER" || g->auto_pad == "SAME_LOWER") continue;
+    const int64_t padding = g->auto_pad == "VALID" ? 0 : g->pads[i] + g->pads[i + n];
+    if (g->auto_pad != "NOTSET" && g->auto_pad != "VALID") return false;
     if (padding != extent) return false;
   }
   return true;
@@ -60,18 +74,13 @@ bool keeps_spatial_size(const ir::Node& conv, const Tensor& w, bool one_pixel) {
 // H in its own way).
 std::optional<std::vector<int64_t>> output_size_key(const ir::Node& conv, const Tensor& w) {
   const size_t n = w.rank() - 2;
-  const std::vector<int64_t> strides = ints_or(conv, "strides", std::vector<int64_t>(n, 1));
-  const std::vector<int64_t> dilations = ints_or(conv, "dilations", std::vector<int64_t>(n, 1));
-  const std::vector<int64_t> pads = ints_or(conv, "pads", std::vector<int64_t>(2 * n, 0));
-  const ir::Attribute* ap = conv.attribute("auto_pad");
-  const std::string auto_pad = ap != nullptr && ap->kind == ir::Attribute::Kind::kString ? ap->s : "NOTSET";
-  if (strides.size() != n || dilations.size() != n || pads.size() != 2 * n) return std::nullopt;
-  if (auto_pad != "NOTSET" && auto_pad != "VALID") return std::nullopt;
+  const auto g = conv_geometry(conv, n);
+  if (!g || (g->auto_pad != "NOTSET" && g->auto_pad != "VALID")) return std::nullopt;
   std::vector<int64_t> key;
   for (size_t i = 0; i < n; ++i) {
-    const int64_t padding = auto_pad == "VALID" ? 0 : pads[i] + pads[i + n];
-    key.push_back(strides[i]);
-    key.push_back(padding - dilations[i] * (w.dim(i + 2) - 1) - 1);
+    const int64_t padding = g->auto_pad == "VALID" ? 0 : g->pads[i] + g->pads[i + n];
+    key.push_back(g->strides[i]);
+    key.push_back(padding - g->dilations[i] * (w.dim(i + 2) - 1) - 1);
   }
   return key;
 }
