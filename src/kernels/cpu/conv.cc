@@ -147,14 +147,7 @@ struct PlanShapes {
   bool plan_bias = false;      // the plan brings an int32 bias of its own (zero-point padding)
 };
 
-memory::data_type onednn_type(DataType t) {
-  switch (t) {
-    case DataType::kUInt8: return memory::data_type::u8;
-    case DataType::kInt8: return memory::data_type::s8;
-    case DataType::kInt32: return memory::data_type::s32;
-    default: return memory::data_type::f32;
-  }
-}
+using onednn::onednn_type;
 
 class ConvKernel final : public Kernel {
  public:

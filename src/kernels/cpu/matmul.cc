@@ -63,14 +63,7 @@ struct QuantMatmul {
   int32_t output_zero = 0;
 };
 
-memory::data_type onednn_type(DataType t) {
-  switch (t) {
-    case DataType::kUInt8: return memory::data_type::u8;
-    case DataType::kInt8: return memory::data_type::s8;
-    case DataType::kInt32: return memory::data_type::s32;
-    default: return memory::data_type::f32;
-  }
-}
+using onednn::onednn_type;
 
 memory::desc plain(const Dims& dims, memory::data_type type) {
   return memory::desc(dims, type, onednn::dense_strides(dims));

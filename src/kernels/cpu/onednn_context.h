@@ -26,6 +26,17 @@
 
 namespace ecoinfer::kernels::onednn {
 
+// oneDNN's element type for the engine's: u8, s8, s32; f32 for the rest
+// (callers convert other types before they reach a primitive).
+inline dnnl::memory::data_type onednn_type(DataType t) {
+  switch (t) {
+    case DataType::kUInt8: return dnnl::memory::data_type::u8;
+    case DataType::kInt8: return dnnl::memory::data_type::s8;
+    case DataType::kInt32: return dnnl::memory::data_type::s32;
+    default: return dnnl::memory::data_type::f32;
+  }
+}
+
 // The process-wide CPU engine (created on first use).
 const dnnl::engine& cpu_engine();
 // This thread's stream on cpu_engine(); streams are not safe to share.
