@@ -7,6 +7,7 @@
 #include <iterator>
 #include <vector>
 
+#include "ecoinfer/session.h"
 #include "ocr/image_decoder_module.h"
 
 namespace ecoinfer::ocr {
@@ -49,11 +50,24 @@ struct ImageDecoder {
   std::string error;
 };
 
+// The module's path beside libecoinfer.so (the build folder, or <prefix>/lib
+// once installed), when it is there; else the bare name.
+std::string default_module_file() {
+  Dl_info library{};
+  if (dladdr(reinterpret_cast<const void*>(&Session::load), &library) != 0 && library.dli_fname != nullptr) {
+    const fs::path beside = fs::path(library.dli_fname).parent_path() / kImageDecoderModuleFile;
+    std::error_code ec;
+    if (fs::exists(beside, ec)) return beside.string();
+  }
+  return kImageDecoderModuleFile;
+}
+
 ImageDecoder load_image_decoder() {
   const char* chosen = std::getenv(kImageDecoderModuleEnv);
-  const std::string file = chosen != nullptr && *chosen != '\0' ? chosen : kImageDecoderModuleFile;
-  // A bare file name is searched like a shared library's: this program's
-  // RUNPATH (the build folder, or <prefix>/lib once installed), then
+  const std::string file = chosen != nullptr && *chosen != '\0' ? chosen : default_module_file();
+  // Beside libecoinfer.so first: a bare name is searched from the RUNPATH of
+  // whoever calls dlopen, and under AddressSanitizer that is libasan (its
+  // dlopen interceptor), which has none. The bare name falls back to
   // LD_LIBRARY_PATH and the system's folders.
   void* module = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (module == nullptr)
