@@ -89,9 +89,6 @@ Status check_pipeline_config(const ModelConfig& c) {
   if (c.max_batch_size != 0 || c.dynamic_batching)
     return invalid_argument("a pipeline model (pipeline.json) takes no max_batch_size or dynamic_batching in its "
                             "config.json: each request runs as sent");
-  if (c.precision != Precision::kFp32)
-    return invalid_argument("a pipeline model (pipeline.json) runs its models in fp32; remove \"precision\" from "
-                            "its config.json");
   return Status::ok();
 }
 
@@ -111,7 +108,7 @@ Expected<std::unique_ptr<ModelVersion>> Repository::load_version(const std::stri
   try {  // a library exception must not take the server down
     if (pipeline) {
       ECOINFER_RETURN_IF_ERROR(check_pipeline_config(m->config));
-      ECOINFER_ASSIGN_OR_RETURN(m->backend, load_pipeline_backend(version_dir, threads));
+      ECOINFER_ASSIGN_OR_RETURN(m->backend, load_pipeline_backend(version_dir, threads, m->config.precision));
     } else {
       ECOINFER_ASSIGN_OR_RETURN(m->backend, load_onnx_backend(version_dir / "model.onnx", m->config, threads));
     }

@@ -3,6 +3,7 @@
 // (ocr/1/pipeline.json) and the real cls ONNX model, driven with curl. A
 // rendered text image goes in as BYTES, in JSON (base64 text) and in Triton's
 // binary form; the text must equal `ecoinfer ocr --json` on the same file.
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -64,6 +65,10 @@ class ServeOcrE2E : public ::testing::Test {
     std::ofstream(repo / "ocr" / "1" / "pipeline.json")
         << json{{"pipeline", "ocr"}, {"models_dir", testing::models_dir().string()}}.dump();
     std::ofstream(repo / "ocr" / "config.json") << R"({"response_cache": true})";
+    // The same pipeline with config.json's precision: bf16 matrix ops.
+    fs::create_directories(repo / "ocr_bf16" / "1");
+    fs::copy_file(repo / "ocr" / "1" / "pipeline.json", repo / "ocr_bf16" / "1" / "pipeline.json");
+    std::ofstream(repo / "ocr_bf16" / "config.json") << R"({"precision": "bf16"})";
     fs::create_directories(repo / "cls" / "1");
     fs::copy_file(testing::models_dir() / "ch_ppocr_mobile_v2.0_cls_infer.onnx", repo / "cls" / "1" / "model.onnx");
     render("green energy model 2026", *dir_ / "text.png");
@@ -282,6 +287,58 @@ TEST_F(ServeOcrE2E, MetricsCountOcrRequestsWithEnergy) {
   EXPECT_NE(m.body.find("ecoinfer_request_success_total{model=\"ocr\",version=\"1\"}"), std::string::npos);
   EXPECT_NE(m.body.find("ecoinfer_energy_joules_total{model=\"ocr\",version=\"1\",method="), std::string::npos)
       << m.body.substr(0, 2000);
+}
+
+// config.json's precision reaches the pipeline: the bf16 model reads what
+// `ecoinfer ocr --precision bf16` reads.
+TEST_F(ServeOcrE2E, PrecisionFromConfigRunsThePipelineInBf16) {
+  auto cli = testing::run_cli("ocr --json --no-cache --threads 1 --precision bf16 --models-dir " +
+                              testing::models_dir().string() + " " + (*dir_ / "text.png").string());
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  const json doc = json::parse(cli.out);
+  std::string expected;
+  for (const json& l : doc["images"][0]["lines"])
+    expected += (expected.empty() ? "" : "\n") + l["text"].get<std::string>();
+  ASSERT_FALSE(expected.empty()) << cli.out;
+  Reply r = infer_json("ocr_bf16", read_file(*dir_ / "text.png"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(output(r.json_body(), "text")["data"], json::array({expected}));
+  // The confidence is bf16's, not fp32's (they differ by about 1e-3 here).
+  const json served = json::parse(output(r.json_body(), "lines")["data"][0].get<std::string>());
+  const double bf16 = doc["images"][0]["lines"][0]["confidence"].get<double>();
+  const double fp32 = (*reference_)["images"][0]["lines"][0]["confidence"].get<double>();
+  EXPECT_NEAR(served["lines"][0]["confidence"].get<double>(), bf16, 1e-5);
+  EXPECT_GT(std::abs(bf16 - fp32), 1e-4) << "bf16 and fp32 read the line with the same confidence";
+}
+
+// int8 without the quantized files: the model is UNAVAILABLE with the reason
+// (the command that makes them), the server runs, and is not ready.
+TEST(ServeOcrInt8, MissingQuantizedModelsMakeTheModelUnavailableWithTheCommand) {
+  const fs::path dir = testing::temp_dir("serve_ocr_int8_missing");
+  const fs::path repo = dir / "repo";
+  fs::create_directories(repo / "ocr" / "1");
+  std::ofstream(repo / "ocr" / "1" / "pipeline.json")
+      << json{{"pipeline", "ocr"}, {"models_dir", testing::models_dir().string()}}.dump();
+  std::ofstream(repo / "ocr" / "config.json") << R"({"precision": "int8"})";
+  testing::SpawnedProcess server;
+  ASSERT_TRUE(server.start({testing::cli_path().string(), "serve", "--model-repository", repo.string(), "--http-port",
+                            "0", "--http-address", "127.0.0.1", "--threads", "1"}));
+  int port = 0;
+  const std::string marker = "listening on http://127.0.0.1:";
+  while (auto line = server.read_line(60s)) {
+    if (auto at = line->find(marker); at != std::string::npos) {
+      port = std::stoi(line->substr(at + marker.size()));
+      break;
+    }
+  }
+  ASSERT_GT(port, 0) << "the server did not start";
+  const auto ready = testing::run_command("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:" +
+                                          std::to_string(port) + "/v2/health/ready");
+  EXPECT_EQ(ready.out, "400");
+  const auto index = testing::run_command("curl -s -X POST http://127.0.0.1:" + std::to_string(port) +
+                                          "/v2/repository/index");
+  EXPECT_NE(index.out.find("UNAVAILABLE"), std::string::npos) << index.out;
+  EXPECT_NE(index.out.find("quantize --pipeline ocr"), std::string::npos) << index.out;
 }
 
 // ecoinfer loadgen drives the OCR model with an image file as its BYTES

@@ -135,10 +135,13 @@ Status read_ocr_options(const json& j, const std::filesystem::path& dir, ocr::Oc
 }  // namespace
 
 Expected<std::shared_ptr<const ModelBackend>> load_pipeline_backend(const std::filesystem::path& version_dir,
-                                                                    int threads) {
+                                                                    int threads, Precision precision) {
   ECOINFER_ASSIGN_OR_RETURN(json j, read_json_file(version_dir / kPipelineFile));
   ocr::OcrOptions options;
   options.threads = threads;
+  options.precision = precision == Precision::kInt8   ? ocr::OcrPrecision::kInt8
+                      : precision == Precision::kBf16 ? ocr::OcrPrecision::kBf16
+                                                      : ocr::OcrPrecision::kFp32;
   ECOINFER_RETURN_IF_ERROR(read_ocr_options(j, version_dir, options));
   ECOINFER_ASSIGN_OR_RETURN(auto pipeline, ocr::OcrPipeline::load(options));
   return std::shared_ptr<const ModelBackend>(std::make_shared<const OcrBackend>(std::move(pipeline)));

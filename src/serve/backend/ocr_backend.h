@@ -20,6 +20,7 @@
 
 #include "ecoinfer/status.h"
 #include "serve/backend/model_backend.h"
+#include "serve/model_config.h"
 
 namespace ecoinfer::serve {
 
@@ -27,8 +28,11 @@ inline constexpr const char* kPipelineFile = "pipeline.json";
 inline constexpr const char* kOcrPlatform = "ecoinfer_ocr";
 
 // Reads DIR/pipeline.json and loads the OCR models it names (a relative
-// models_dir is relative to DIR). `threads`: intra-op threads per model run.
+// models_dir is relative to DIR). `threads`: intra-op threads per model run;
+// `precision` (config.json's): int8 reads models_dir/int8/, which
+// `ecoinfer quantize --pipeline ocr` writes; bf16 runs the fp32 files' matrix
+// ops in bfloat16.
 Expected<std::shared_ptr<const ModelBackend>> load_pipeline_backend(const std::filesystem::path& version_dir,
-                                                                    int threads);
+                                                                    int threads, Precision precision);
 
 }  // namespace ecoinfer::serve
