@@ -9,6 +9,7 @@
 
 #include "common/half.h"
 #include "serve/backend/base64.h"
+#include "serve/protocol/binary_bytes.h"
 
 namespace ecoinfer::serve {
 namespace {
@@ -223,12 +224,8 @@ InferBody make_infer_body(const std::vector<NamedTensor>& tensors,
   for (const auto& [name, element] : bytes) {
     nlohmann::json in{{"name", name}, {"shape", {1}}, {"datatype", "BYTES"}};
     if (binary) {
-      const auto length = static_cast<uint32_t>(element.size());
-      const char prefix[4] = {static_cast<char>(length & 0xff), static_cast<char>(length >> 8 & 0xff),
-                              static_cast<char>(length >> 16 & 0xff), static_cast<char>(length >> 24)};
-      in["parameters"]["binary_data_size"] = element.size() + 4;
-      payload.append(prefix, 4);
-      payload.append(element);
+      in["parameters"]["binary_data_size"] = kBinaryElementPrefix + element.size();
+      append_binary_element(payload, element);
     } else {
       in["data"] = {encode_base64(element)};
     }

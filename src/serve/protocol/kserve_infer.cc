@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/half.h"
+#include "serve/protocol/binary_bytes.h"
 #include "serve/protocol/kserve_datatype.h"
 
 namespace ecoinfer::serve::protocol {
@@ -419,15 +420,11 @@ std::vector<OutputRef> response_order(const InferenceResponse& response, const O
 // Triton's binary BYTES form: per element a u32 little-endian length, then the bytes.
 size_t binary_bytes_size(const BytesTensor& b) {
   size_t size = 0;
-  for (const std::string& e : b.elements) size += sizeof(uint32_t) + e.size();
+  for (const std::string& e : b.elements) size += kBinaryElementPrefix + e.size();
   return size;
 }
 void append_binary_bytes(std::string& out, const BytesTensor& b) {
-  for (const std::string& e : b.elements) {
-    const uint32_t size = static_cast<uint32_t>(e.size());
-    out.append(reinterpret_cast<const char*>(&size), sizeof size);
-    out.append(e);
-  }
+  for (const std::string& e : b.elements) append_binary_element(out, e);
 }
 
 std::string quoted(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
