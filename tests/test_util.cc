@@ -141,4 +141,10 @@ Tensor random_tensor(DataType dtype, const Shape& shape, uint32_t seed, float lo
   return t;
 }
 
+int count_op(const Session& s, const std::string& op) {
+  for (const auto& [name, n] : s.summary().op_histogram)
+    if (name == op) return n;
+  return 0;
+}
+
 }  // namespace ecoinfer::testing

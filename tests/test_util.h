@@ -47,4 +47,7 @@ Tensor random_tensor(DataType dtype, const Shape& shape, uint32_t seed, float lo
 // Elements as doubles, whatever the type (for comparisons).
 std::vector<double> to_doubles(const Tensor& t);
 
+// How many nodes of op type `op` the session runs after optimization.
+int count_op(const Session& s, const std::string& op);
+
 }  // namespace ecoinfer::testing

@@ -14,10 +14,13 @@
 
 #include "ecoinfer/session.h"
 #include "model_builder.h"
+#include "quant/fidelity.h"
 #include "test_util.h"
 
 namespace ecoinfer {
 namespace {
+
+using testing::count_op;
 
 using testing::ModelBuilder;
 
@@ -144,23 +147,6 @@ std::filesystem::path build_model(const std::string& name, bool signed_activatio
   return path;
 }
 
-double cosine(const Tensor& a, const Tensor& b) {
-  const auto x = testing::to_doubles(a), y = testing::to_doubles(b);
-  double dot = 0, nx = 0, ny = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    dot += x[i] * y[i];
-    nx += x[i] * x[i];
-    ny += y[i] * y[i];
-  }
-  return dot / std::sqrt(nx * ny);
-}
-
-int count_op(const Session& s, const std::string& op) {
-  for (const auto& [name, n] : s.summary().op_histogram)
-    if (name == op) return n;
-  return 0;
-}
-
 // |a - b| <= tolerance * max|b| everywhere, with the worst case in the message.
 ::testing::AssertionResult close_relative(const Tensor& a, const Tensor& b, double tolerance) {
   double worst = 0, scale = 0;
@@ -192,7 +178,7 @@ void check_fused_matches_unfused(const std::filesystem::path& path, int64_t chan
   ASSERT_EQ(ya.shape(), yb.shape());
   // Rounding ties of the int8 intermediate may flip by one step; the rest
   // is float summation order.
-  EXPECT_GE(cosine(ya, yb), 0.9999);
+  EXPECT_GE(quant::cosine_similarity(ya, yb), 0.9999);
   EXPECT_TRUE(close_relative(ya, yb, 0.02));
 }
 
@@ -273,7 +259,7 @@ TEST(QdqFusion, FusedMatchesOnnxRuntime) {
   auto y = (*s)->run({{"x", x}});
   ASSERT_TRUE(y) << y.status().message();
   ASSERT_EQ((*y)[0].tensor.shape(), expected->shape());
-  EXPECT_GE(cosine((*y)[0].tensor, *expected), 0.9999);
+  EXPECT_GE(quant::cosine_similarity((*y)[0].tensor, *expected), 0.9999);
   EXPECT_TRUE(close_relative((*y)[0].tensor, *expected, 0.02));
 }
 

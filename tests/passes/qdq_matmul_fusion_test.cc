@@ -13,10 +13,13 @@
 
 #include "ecoinfer/session.h"
 #include "model_builder.h"
+#include "quant/fidelity.h"
 #include "test_util.h"
 
 namespace ecoinfer {
 namespace {
+
+using testing::count_op;
 
 using testing::ModelBuilder;
 
@@ -134,23 +137,6 @@ std::filesystem::path attention(bool is_signed) {
   return save(b, is_signed ? "attention_s8" : "attention_u8");
 }
 
-double cosine(const Tensor& a, const Tensor& b) {
-  const auto x = testing::to_doubles(a), y = testing::to_doubles(b);
-  double dot = 0, nx = 0, ny = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    dot += x[i] * y[i];
-    nx += x[i] * x[i];
-    ny += y[i] * y[i];
-  }
-  return dot / std::sqrt(nx * ny);
-}
-
-int count_op(const Session& s, const std::string& op) {
-  for (const auto& [name, n] : s.summary().op_histogram)
-    if (name == op) return n;
-  return 0;
-}
-
 // The largest |a - b| relative to max |b|.
 double relative_error(const Tensor& a, const Tensor& b) {
   double worst = 0, scale = 0;
@@ -179,7 +165,7 @@ void check_fused_matches_unfused(const std::filesystem::path& path, const std::v
   ASSERT_EQ(ya.shape(), yb.shape());
   // Rounding ties of an int8 intermediate may flip by one step; the rest is
   // float summation order.
-  EXPECT_GE(cosine(ya, yb), 0.9999);
+  EXPECT_GE(quant::cosine_similarity(ya, yb), 0.9999);
   EXPECT_LE(relative_error(ya, yb), tolerance);
 }
 

@@ -25,6 +25,8 @@
 
 namespace ecoinfer {
 namespace {
+
+using testing::count_op;
 namespace fs = std::filesystem;
 
 constexpr int64_t kSeq = 16;
@@ -80,12 +82,6 @@ fs::path quantize(const fs::path& fp32, quant::QuantMode mode) {
   auto report = quant::quantize_model(fp32, out, o);
   EXPECT_TRUE(report) << report.status().message();
   return out;
-}
-
-int count_op(const Session& s, const std::string& op) {
-  for (const auto& [name, n] : s.summary().op_histogram)
-    if (name == op) return n;
-  return 0;
 }
 
 Tensor run(const fs::path& model, const std::vector<NamedTensor>& in, bool optimize, int* dequantize_left = nullptr) {
