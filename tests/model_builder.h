@@ -107,6 +107,21 @@ inline void set_string(onnx::NodeProto* n, const std::string& name, const std::s
   a->set_type(onnx::AttributeProto::STRING);
   a->set_s(v);
 }
+// An initializer of any element type from its raw little-endian bytes
+// (int8/uint8 weights and zero points, int32 biases).
+inline void raw_initializer(ModelBuilder& b, const std::string& name, int32_t type, const std::vector<int64_t>& dims,
+                            const void* data, size_t bytes) {
+  onnx::TensorProto* t = b.proto().mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(type);
+  for (int64_t d : dims) t->add_dims(d);
+  t->set_raw_data(std::string(static_cast<const char*>(data), bytes));
+}
+template <class T>
+void raw_initializer(ModelBuilder& b, const std::string& name, int32_t type, const std::vector<int64_t>& dims,
+                     const std::vector<T>& values) {
+  raw_initializer(b, name, type, dims, values.data(), values.size() * sizeof(T));
+}
 inline void int64_initializer(ModelBuilder& b, const std::string& name, const std::vector<int64_t>& dims,
                               const std::vector<int64_t>& values) {
   onnx::TensorProto* t = b.proto().mutable_graph()->add_initializer();

@@ -40,20 +40,12 @@ namespace ecoinfer {
 namespace {
 
 using testing::ModelBuilder;
+using testing::raw_initializer;
 
 constexpr int64_t kFloatChannels = 403;  // more than one channel block, tail 403 % 16 = 3
 constexpr int64_t kInputChannels = 67;  // the int8 model's
 constexpr int64_t kStemChannels = 3;
 constexpr int kWidths = 24;
-
-void add_raw(ModelBuilder& b, const std::string& name, int32_t type, const std::vector<int64_t>& dims,
-             const void* data, size_t bytes) {
-  onnx::TensorProto* t = b.proto().mutable_graph()->add_initializer();
-  t->set_name(name);
-  t->set_data_type(type);
-  for (int64_t d : dims) t->add_dims(d);
-  t->set_raw_data(std::string(static_cast<const char*>(data), bytes));
-}
 
 std::vector<float> random_floats(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -97,7 +89,7 @@ std::filesystem::path int8_model() {
   const float sx = 0.01f, sy = 0.05f;
   const uint8_t zx = 128, zy = 100;
   b.initializer("sx", {}, {sx});
-  add_raw(b, "zx", onnx::TensorProto::UINT8, {}, &zx, 1);
+  raw_initializer(b, "zx", onnx::TensorProto::UINT8, {}, &zx, 1);
   b.node("QuantizeLinear", {"x", "sx", "zx"}, {"xq"});
   b.node("DequantizeLinear", {"xq", "sx", "zx"}, {"xdq"});
   const int64_t oc = 64;
@@ -106,13 +98,13 @@ std::filesystem::path int8_model() {
   std::vector<int8_t> w(static_cast<size_t>(oc * kInputChannels)), wz(static_cast<size_t>(oc), 0);
   for (auto& v : w) v = static_cast<int8_t>(wv(rng));
   std::vector<float> ws(static_cast<size_t>(oc), 0.003f);
-  add_raw(b, "w", onnx::TensorProto::INT8, {oc, kInputChannels, 1, 1}, w.data(), w.size());
+  raw_initializer(b, "w", onnx::TensorProto::INT8, {oc, kInputChannels, 1, 1}, w.data(), w.size());
   b.initializer("ws", {oc}, ws);
-  add_raw(b, "wz", onnx::TensorProto::INT8, {oc}, wz.data(), wz.size());
+  raw_initializer(b, "wz", onnx::TensorProto::INT8, {oc}, wz.data(), wz.size());
   testing::set_int(b.node("DequantizeLinear", {"w", "ws", "wz"}, {"wdq"}), "axis", 0);
   b.node("Conv", {"xdq", "wdq"}, {"c"});
   b.initializer("sy", {}, {sy});
-  add_raw(b, "zy", onnx::TensorProto::UINT8, {}, &zy, 1);
+  raw_initializer(b, "zy", onnx::TensorProto::UINT8, {}, &zy, 1);
   b.node("QuantizeLinear", {"c", "sy", "zy"}, {"yq"});
   b.node("DequantizeLinear", {"yq", "sy", "zy"}, {"y"});
   b.output("y", onnx::TensorProto::FLOAT, {1, oc, -1, -1});

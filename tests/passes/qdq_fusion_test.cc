@@ -21,36 +21,10 @@ namespace ecoinfer {
 namespace {
 
 using testing::count_op;
-
 using testing::ModelBuilder;
-
-void add_tensor(ModelBuilder& b, const std::string& name, int32_t type, const std::vector<int64_t>& dims,
-                const void* data, size_t bytes) {
-  onnx::TensorProto* t = b.proto().mutable_graph()->add_initializer();
-  t->set_name(name);
-  t->set_data_type(type);
-  for (int64_t d : dims) t->add_dims(d);
-  t->set_raw_data(std::string(static_cast<const char*>(data), bytes));
-}
-
-template <class T>
-void add_values(ModelBuilder& b, const std::string& name, int32_t type, const std::vector<int64_t>& dims,
-                const std::vector<T>& v) {
-  add_tensor(b, name, type, dims, v.data(), v.size() * sizeof(T));
-}
-
-void set_int(onnx::NodeProto* n, const std::string& name, int64_t v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-void set_ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t x : v) a->add_ints(x);
-}
+using testing::raw_initializer;
+using testing::set_int;
+using testing::set_ints;
 
 struct ConvSpec {
   int64_t in_channels, out_channels, kernel, stride, group;
@@ -74,13 +48,13 @@ void add_quant_conv(ModelBuilder& b, const std::string& id, const std::string& x
     bias_scale.push_back(x_scale * ws.back());
   }
   const std::vector<int8_t> wz(static_cast<size_t>(c.out_channels), 0);
-  add_values(b, id + "_w", onnx::TensorProto::INT8, {c.out_channels, c.in_channels / c.group, c.kernel, c.kernel}, w);
+  raw_initializer(b, id + "_w", onnx::TensorProto::INT8, {c.out_channels, c.in_channels / c.group, c.kernel, c.kernel}, w);
   b.initializer(id + "_ws", {c.out_channels}, ws);
-  add_values(b, id + "_wz", onnx::TensorProto::INT8, {c.out_channels}, wz);
+  raw_initializer(b, id + "_wz", onnx::TensorProto::INT8, {c.out_channels}, wz);
   set_int(b.node("DequantizeLinear", {id + "_w", id + "_ws", id + "_wz"}, {id + "_wdq"}), "axis", 0);
-  add_values(b, id + "_b", onnx::TensorProto::INT32, {c.out_channels}, bias);
+  raw_initializer(b, id + "_b", onnx::TensorProto::INT32, {c.out_channels}, bias);
   b.initializer(id + "_bs", {c.out_channels}, bias_scale);
-  add_values(b, id + "_bz", onnx::TensorProto::INT32, {c.out_channels}, bias_zero);
+  raw_initializer(b, id + "_bz", onnx::TensorProto::INT32, {c.out_channels}, bias_zero);
   set_int(b.node("DequantizeLinear", {id + "_b", id + "_bs", id + "_bz"}, {id + "_bdq"}), "axis", 0);
   onnx::NodeProto* conv = b.node("Conv", {x_dq, id + "_wdq", id + "_bdq"}, {y});
   const int64_t pad = c.kernel / 2;
@@ -98,8 +72,8 @@ std::filesystem::path build_model(const std::string& name, bool signed_activatio
   const int32_t qtype = signed_activations ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8;
   const float sx = 0.02f, sy = 0.015f;
   auto add_zero = [&](const std::string& n, int z) {
-    if (signed_activations) add_values(b, n, qtype, {}, std::vector<int8_t>{static_cast<int8_t>(z - 128)});
-    else add_values(b, n, qtype, {}, std::vector<uint8_t>{static_cast<uint8_t>(z)});
+    if (signed_activations) raw_initializer(b, n, qtype, {}, std::vector<int8_t>{static_cast<int8_t>(z - 128)});
+    else raw_initializer(b, n, qtype, {}, std::vector<uint8_t>{static_cast<uint8_t>(z)});
   };
   b.initializer("sx", {}, {sx});
   add_zero("zx", 128);

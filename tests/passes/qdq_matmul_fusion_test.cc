@@ -20,41 +20,19 @@ namespace ecoinfer {
 namespace {
 
 using testing::count_op;
-
 using testing::ModelBuilder;
-
-template <class T>
-void add_values(ModelBuilder& b, const std::string& name, int32_t type, const std::vector<int64_t>& dims,
-                const std::vector<T>& v) {
-  onnx::TensorProto* t = b.proto().mutable_graph()->add_initializer();
-  t->set_name(name);
-  t->set_data_type(type);
-  for (int64_t d : dims) t->add_dims(d);
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)));
-}
-
-void set_int(onnx::NodeProto* n, const std::string& name, int64_t v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-
-void set_float(onnx::NodeProto* n, const std::string& name, float v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(v);
-}
+using testing::raw_initializer;
+using testing::set_float;
+using testing::set_int;
 
 // An activation's Q -> DQ pair: writes `<x>dq`. `zero` is in the uint8
 // range; signed activations store zero - 128.
 std::string qdq(ModelBuilder& b, const std::string& x, float scale, int zero, bool is_signed) {
   b.initializer(x + "_s", {}, {scale});
   if (is_signed) {
-    add_values(b, x + "_z", onnx::TensorProto::INT8, {}, std::vector<int8_t>{static_cast<int8_t>(zero - 128)});
+    raw_initializer(b, x + "_z", onnx::TensorProto::INT8, {}, std::vector<int8_t>{static_cast<int8_t>(zero - 128)});
   } else {
-    add_values(b, x + "_z", onnx::TensorProto::UINT8, {}, std::vector<uint8_t>{static_cast<uint8_t>(zero)});
+    raw_initializer(b, x + "_z", onnx::TensorProto::UINT8, {}, std::vector<uint8_t>{static_cast<uint8_t>(zero)});
   }
   b.node("QuantizeLinear", {x, x + "_s", x + "_z"}, {x + "q"});
   b.node("DequantizeLinear", {x + "q", x + "_s", x + "_z"}, {x + "dq"});
@@ -72,10 +50,10 @@ std::string weights(ModelBuilder& b, const std::string& id, const std::vector<in
   const int64_t channels = per_channel ? dims[static_cast<size_t>(axis)] : 1;
   std::vector<float> scales;
   for (int64_t c = 0; c < channels; ++c) scales.push_back(0.004f + 0.001f * static_cast<float>(c % 7));
-  add_values(b, id + "_w", onnx::TensorProto::INT8, dims, w);
+  raw_initializer(b, id + "_w", onnx::TensorProto::INT8, dims, w);
   const std::vector<int64_t> sdims = per_channel ? std::vector<int64_t>{channels} : std::vector<int64_t>{};
   b.initializer(id + "_ws", sdims, scales);
-  add_values(b, id + "_wz", onnx::TensorProto::INT8, sdims, std::vector<int8_t>(static_cast<size_t>(channels), 0));
+  raw_initializer(b, id + "_wz", onnx::TensorProto::INT8, sdims, std::vector<int8_t>(static_cast<size_t>(channels), 0));
   set_int(b.node("DequantizeLinear", {id + "_w", id + "_ws", id + "_wz"}, {id + "_wdq"}), "axis", axis);
   return id + "_wdq";
 }
