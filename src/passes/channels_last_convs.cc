@@ -9,13 +9,20 @@
 //
 // A tensor qualifies when a Conv writes it, it is not a graph output, and
 // every reader is a Conv that reads it as X or as a binary post-op operand
-// (never as weights or bias). Runs last: no later pass may add a reader.
+// (never as weights or bias), or one of a squeeze-excitation block's ops
+// (src/kernels/ref/channels_last.h): a GlobalAveragePool, or a Mul by one
+// value per channel whose own output qualifies (only Convs read it), which
+// then writes channels-last too. MobileNetV3's SE blocks thus run with no
+// transpose between the depthwise and the projection convolutions.
+// Runs last: no later pass may add a reader.
 #include <algorithm>
 
 #include "passes/graph_rewrite.h"
+#include "passes/pass.h"
 #include "passes/passes.h"
 #include "passes/pattern_util.h"
 #include "passes/post_ops.h"
+#include "passes/shape_classes.h"
 
 namespace ecoinfer::passes {
 namespace {
@@ -38,32 +45,102 @@ std::vector<int64_t> data_uses(const ir::Node& reader, ir::ValueId v) {
   return uses;
 }
 
+void add_channels_last_input(ir::Node& reader, const std::vector<int64_t>& uses) {
+  ir::Attribute& list = reader.attributes[kChannelsLastInputs];
+  list.kind = ir::Attribute::Kind::kInts;
+  list.ints.insert(list.ints.end(), uses.begin(), uses.end());
+  std::sort(list.ints.begin(), list.ints.end());
+}
+
+void set_channels_last_output(ir::Node& writer) {
+  ir::Attribute flag;
+  flag.kind = ir::Attribute::Kind::kInt;
+  flag.i = 1;
+  writer.attributes[kChannelsLastOutput] = flag;
+}
+
+// One reader of a channels-last tensor: where it reads it, and for a
+// squeeze-excitation Mul, the Convs that read its output.
+struct Reader {
+  int node = -1;
+  std::vector<int64_t> uses;
+  std::vector<std::pair<int, std::vector<int64_t>>> scaled_readers;
+};
+
+class ChannelsLastMarker {
+ public:
+  explicit ChannelsLastMarker(ir::Graph& g) : g_(g), consumers_(consumers_of(g)), classes_(g) {}
+
+  // The readers of Conv output v when all of them read it channels-last.
+  std::optional<std::vector<Reader>> readers_of(ir::ValueId v, bool float_output) const {
+    const auto& readers = consumers_[static_cast<size_t>(v)];
+    if (readers.empty() || is_graph_output(g_, v)) return std::nullopt;
+    std::vector<Reader> out;
+    for (int r : readers) {
+      const ir::Node& n = g_.nodes[static_cast<size_t>(r)];
+      Reader reader{r, data_uses(n, v), {}};
+      if (reader.uses.empty() && float_output) {
+        if (is_op(n, "GlobalAveragePool") && n.inputs.size() == 1) {
+          reader.uses = {0};
+        } else if (auto scaled = scaled_readers(n, v)) {
+          reader.uses = {n.inputs[0] == v ? 0 : 1};
+          reader.scaled_readers = std::move(*scaled);
+        }
+      }
+      if (reader.uses.empty()) return std::nullopt;
+      out.push_back(std::move(reader));
+    }
+    return out;
+  }
+
+  void mark(ir::Node& producer, const std::vector<Reader>& readers) {
+    set_channels_last_output(producer);
+    for (const Reader& r : readers) {
+      ir::Node& n = g_.nodes[static_cast<size_t>(r.node)];
+      add_channels_last_input(n, r.uses);
+      if (r.scaled_readers.empty()) continue;
+      set_channels_last_output(n);
+      for (const auto& [conv, uses] : r.scaled_readers) add_channels_last_input(g_.nodes[static_cast<size_t>(conv)], uses);
+    }
+  }
+
+ private:
+  // For Mul(v, gate) with one gate value per channel of v (a squeeze-
+  // excitation scale): its output's readers and their uses, when every
+  // one is a Conv reading it as data.
+  std::optional<std::vector<std::pair<int, std::vector<int64_t>>>> scaled_readers(const ir::Node& mul,
+                                                                                  ir::ValueId v) const {
+    if (!is_op(mul, "Mul") || mul.inputs.size() != 2 || mul.outputs.size() != 1) return std::nullopt;
+    const ir::ValueId gate = other_input(mul, v), y = mul.outputs[0];
+    if (gate == ir::kNoValue || gate == v || y == ir::kNoValue || is_graph_output(g_, y)) return std::nullopt;
+    if (!classes_.fits_into(gate, v) || classes_.fits_into(v, gate)) return std::nullopt;
+    std::vector<std::pair<int, std::vector<int64_t>>> out;
+    for (int r : consumers_[static_cast<size_t>(y)]) {
+      std::vector<int64_t> uses = data_uses(g_.nodes[static_cast<size_t>(r)], y);
+      if (uses.empty()) return std::nullopt;
+      out.emplace_back(r, std::move(uses));
+    }
+    if (out.empty()) return std::nullopt;
+    return out;
+  }
+
+  ir::Graph& g_;
+  const std::vector<std::vector<int>> consumers_;
+  const ShapeClasses classes_;
+};
+
 }  // namespace
 
 Expected<int> channels_last_convs_pass(ir::Graph& g) {
-  const std::vector<std::vector<int>> consumers = consumers_of(g);
+  ChannelsLastMarker marker(g);
   int marked = 0;
   for (ir::Node& producer : g.nodes) {
     if (!is_op(producer, "Conv") || producer.outputs.size() != 1 || producer.outputs[0] == ir::kNoValue) continue;
-    const ir::ValueId v = producer.outputs[0];
-    const auto& readers = consumers[static_cast<size_t>(v)];
-    if (readers.empty() || is_graph_output(g, v)) continue;
-    std::vector<std::vector<int64_t>> uses;
-    for (int r : readers) {
-      uses.push_back(data_uses(g.nodes[static_cast<size_t>(r)], v));
-      if (uses.back().empty()) break;
-    }
-    if (uses.back().empty()) continue;
-    ir::Attribute flag;
-    flag.kind = ir::Attribute::Kind::kInt;
-    flag.i = 1;
-    producer.attributes[kChannelsLastOutput] = flag;
-    for (size_t k = 0; k < readers.size(); ++k) {
-      ir::Attribute& list = g.nodes[static_cast<size_t>(readers[k])].attributes[kChannelsLastInputs];
-      list.kind = ir::Attribute::Kind::kInts;
-      list.ints.insert(list.ints.end(), uses[k].begin(), uses[k].end());
-      std::sort(list.ints.begin(), list.ints.end());
-    }
+    // An int8 output (a fused QuantizeLinear) goes to Convs only.
+    const bool float_output = producer.attribute(kQuantOutputAttribute) == nullptr;
+    const auto readers = marker.readers_of(producer.outputs[0], float_output);
+    if (!readers) continue;
+    marker.mark(producer, *readers);
     ++marked;
   }
   return marked;

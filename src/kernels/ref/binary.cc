@@ -14,6 +14,8 @@
 
 #include "kernels/kernel.h"
 #include "kernels/ref/broadcast.h"
+#include "kernels/ref/channels_last.h"
+#include "passes/post_ops.h"
 
 namespace ecoinfer::kernels {
 namespace {
@@ -229,6 +231,8 @@ Expected<std::unique_ptr<Kernel>> create_Sub(const KernelInfo& info) {
 }
 
 Expected<std::unique_ptr<Kernel>> create_Mul(const KernelInfo& info) {
+  // A squeeze-excitation gate on a channels-last feature map (channels_last_convs).
+  if (!passes::channels_last_inputs(info.node()).empty()) return create_channels_last_channel_scale(info);
   return binary_kernel<kNumeric, false>(info, [](auto a, auto b) { return mul_wrap(a, b); });
 }
 

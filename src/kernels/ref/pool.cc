@@ -19,6 +19,8 @@
 #include "common/half.h"
 #include "kernels/dispatch.h"
 #include "kernels/kernel.h"
+#include "kernels/ref/channels_last.h"
+#include "passes/post_ops.h"
 
 namespace ecoinfer::kernels {
 namespace {
@@ -436,7 +438,10 @@ Expected<std::unique_ptr<Kernel>> make_pool(const KernelInfo& info, bool is_max)
 
 Expected<std::unique_ptr<Kernel>> create_MaxPool(const KernelInfo& info) { return make_pool(info, true); }
 Expected<std::unique_ptr<Kernel>> create_AveragePool(const KernelInfo& info) { return make_pool(info, false); }
-Expected<std::unique_ptr<Kernel>> create_GlobalAveragePool(const KernelInfo& info) { return make_global_pool<false>(info); }
+Expected<std::unique_ptr<Kernel>> create_GlobalAveragePool(const KernelInfo& info) {
+  if (!passes::channels_last_inputs(info.node()).empty()) return create_channels_last_global_average_pool(info);
+  return make_global_pool<false>(info);
+}
 Expected<std::unique_ptr<Kernel>> create_GlobalMaxPool(const KernelInfo& info) { return make_global_pool<true>(info); }
 
 }  // namespace ecoinfer::kernels
