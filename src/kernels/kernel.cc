@@ -66,6 +66,11 @@ void KernelContext::alias_output(size_t i, const Tensor& value) {
   if (value.nbytes()) std::memcpy(out->raw_data(), value.raw_data(), value.nbytes());
 }
 
+Tensor* KernelContext::overwrite_input(size_t i, const Tensor& value) {
+  alias_output(i, value);
+  return outputs_[i];
+}
+
 #define ECOINFER_DECLARE_INTERNAL_FACTORY(op) \
   Expected<std::unique_ptr<Kernel>> create_##op(const KernelInfo& info);
 ECOINFER_INTERNAL_OPS(ECOINFER_DECLARE_INTERNAL_FACTORY)

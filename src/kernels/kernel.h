@@ -82,6 +82,12 @@ class KernelContext {
   // memory plan gave this output its own region (it did not alias when the
   // plan was made), the data is copied there instead, so the plan holds.
   void alias_output(size_t i, const Tensor& value);
+  // As alias_output, but for writing: output i takes over input `value`'s
+  // buffer, holding its data, and the kernel updates it in place (a Conv
+  // adding its residual, passes/accumulate_in_place.cc). Only for a value
+  // no later node reads; with a copy when the plan gave the output its own
+  // region.
+  Tensor* overwrite_input(size_t i, const Tensor& value);
   int threads() const { return threads_; }
 
  private:

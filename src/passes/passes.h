@@ -20,6 +20,7 @@ Expected<int> fuse_elementwise_pass(ir::Graph& g);
 Expected<int> fuse_conv_activation_pass(ir::Graph& g);
 Expected<int> fuse_conv_residual_pass(ir::Graph& g);
 Expected<int> channels_last_convs_pass(ir::Graph& g);
+Expected<int> accumulate_in_place_pass(ir::Graph& g);
 // QDQ fusion into int8 Convs (kernel side: src/kernels/cpu/conv.cc).
 Expected<int> fuse_qdq_inputs_pass(ir::Graph& g);
 Expected<int> fuse_qdq_outputs_pass(ir::Graph& g);

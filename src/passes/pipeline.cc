@@ -29,6 +29,8 @@ const std::vector<Pass>& optimization_pipeline() {
       {"remove_dead_nodes", &remove_dead_nodes_pass},
       // Last: it marks tensors by who reads them, which no pass may change after.
       {"channels_last_convs", &channels_last_convs_pass},
+      // Reads the channels-last marks: only Convs read a marked residual.
+      {"accumulate_in_place", &accumulate_in_place_pass},
   };
   return pipeline;
 }

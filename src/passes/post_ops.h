@@ -21,6 +21,10 @@ namespace ecoinfer::passes {
 
 inline constexpr const char* kChannelsLastInputs = "_ecoinfer.channels_last_inputs";  // INTS: input indices
 inline constexpr const char* kChannelsLastOutput = "_ecoinfer.channels_last_output";  // INT: 1 = yes
+// Set by accumulate_in_place on a Conv whose binary "add" post-op reads a
+// residual no later node reads: the input index, whose buffer the Conv may
+// take over as its output (a oneDNN sum post-op instead of a binary add).
+inline constexpr const char* kAccumulateInput = "_ecoinfer.accumulate_input";  // INT: input index
 
 struct PostOp {
   enum class Kind { kEltwise, kBinary };

@@ -95,7 +95,10 @@ struct ConvPlan {
   memory packed_weights;  // set when the weights are constant
   Staged src, dst;
   std::vector<Staged> binary;          // per binary post-op operand
-  std::vector<int> binary_positions;   // their indices in the post-op chain
+  std::vector<int> binary_positions;   // their indices in the post-op chain (-1: the sum below)
+  // The binary operand the output takes over and adds as a sum post-op
+  // (passes::kAccumulateInput); -1: none.
+  int sum_operand = -1;
   std::vector<std::pair<int, memory>> constant_args;  // scalars the post-op chain reads
   size_t workspace_bytes = 0;
   Shape out_shape;
@@ -145,6 +148,7 @@ struct PlanShapes {
   memory::data_type src_type = memory::data_type::f32;
   bool src_zero_point = true;  // int8: pass the input's zero point to oneDNN (when it is not 0)
   bool plan_bias = false;      // the plan brings an int32 bias of its own (zero-point padding)
+  int sum_operand = -1;        // the operand to accumulate into when the layouts allow (ConvPlan::sum_operand)
 };
 
 using onednn::onednn_type;
@@ -162,6 +166,7 @@ class ConvKernel final : public Kernel {
     // bf16 needs the weights packed once as bf16, so only for constant weights.
     bf16_ = info.attr_int(passes::kComputeBf16Attribute, 0) == 1 && const_weights_.defined();
     input_zero_arg_ = quant_.input_zero;
+    if (!quant_.enabled && !transposed_) accumulate_input_ = info.attr_int(passes::kAccumulateInput, -1);
   }
 
   Status compute(KernelContext& ctx) const override {
@@ -214,6 +219,7 @@ class ConvKernel final : public Kernel {
   bool has_bias_;
   onednn::FusedPostOps post_ops_;
   ConvLayouts layouts_;
+  int64_t accumulate_input_ = -1;  // passes::kAccumulateInput, -1 when unset
   Tensor const_weights_;
   Tensor const_bias_;  // int8: the constant int32 bias, when there is one
   bool bf16_ = false;  // bf16 source and weights, f32 accumulation and output
@@ -493,6 +499,12 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
       d[0] = 1;
     }
   }
+  for (size_t i = 0; i < operands.size(); ++i) {
+    // The output takes over the operand's buffer: it must be the output's exact shape.
+    if (post_ops_.binary_inputs()[i] == accumulate_input_ && operands[i]->shape() == out_shape) {
+      shapes.sum_operand = static_cast<int>(i);
+    }
+  }
   const Layout layout = preferred_layout(geo, shapes);
   bool bf16 = bf16_;
   ECOINFER_ASSIGN_OR_RETURN(auto plan, zero_point_padding_plan(w, shapes, geo));
@@ -549,6 +561,11 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
     stage(s, tensor_desc(dims, layouts_.binary_channels_last[i], wanted), wanted, true, workspace);
     src1.push_back(wanted);
   }
+  // In place only where the primitive writes the tensor's own layout and
+  // reads the operand in it too: the staged copies would break the aliasing.
+  if (shapes.sum_operand >= 0 && !plan->dst.staged() && !plan->binary[static_cast<size_t>(shapes.sum_operand)].staged()) {
+    plan->sum_operand = shapes.sum_operand;
+  }
   plan->workspace_bytes = workspace;
   plan->dst_transpose = plan->dst.staged() && dst_type == memory::data_type::f32 && dst_dims.size() >= 3 &&
                         dst_dims[1] >= onednn::kTransposeMinChannels &&
@@ -568,7 +585,7 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   dnnl::primitive_attr attr = onednn::scratchpad_attr();
   if (quant_.enabled) set_quant_attributes(attr, out_channels, shapes.src_zero_point);
   onednn::PostOpChain chain(dst_dims.size());
-  plan->binary_positions = post_ops_.append_to(chain, src1);
+  plan->binary_positions = post_ops_.append_to(chain, src1, plan->sum_operand);
   if (quant_.output != DataType::kFloat32) {
     // QuantizeLinear after the post-ops; the destination conversion rounds
     // half to even and saturates.
@@ -663,7 +680,8 @@ memory bind_input(const Staged& s, const void* data, char* workspace) {
 
 Status ConvKernel::run(const ConvPlan& plan, const Tensor& x, const Tensor& w, const Tensor* b,
                        const std::vector<const Tensor*>& operands, KernelContext& ctx) const {
-  Tensor* y = ctx.output(0, quant_.output, plan.out_shape);
+  Tensor* y = plan.sum_operand >= 0 ? ctx.overwrite_input(0, *operands[static_cast<size_t>(plan.sum_operand)])
+                                    : ctx.output(0, quant_.output, plan.out_shape);
   if (y->numel() == 0) return Status::ok();
   if (x.numel() == 0 && quant_.enabled) return unimplemented(who_ + ": an empty input to an int8 Conv");
   if (x.numel() == 0) {
@@ -699,6 +717,7 @@ Status ConvKernel::run(const ConvPlan& plan, const Tensor& x, const Tensor& w, c
     if (padding) args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine, const_cast<int32_t*>(padding->bias.data())));
     else if (b != nullptr) args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine, const_cast<void*>(b->raw_data())));
     for (size_t i = 0; i < operands.size(); ++i) {
+      if (static_cast<int>(i) == plan.sum_operand) continue;  // the destination holds it
       const float* operand = operands[i]->data<float>() + n * plan.operand_image[i];
       args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(plan.binary_positions[i]) | DNNL_ARG_SRC_1,
                    bind_input(plan.binary[i], operand, workspace));

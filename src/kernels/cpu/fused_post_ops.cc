@@ -131,10 +131,14 @@ Expected<FusedPostOps> FusedPostOps::read(const KernelInfo& info) {
   return fused;
 }
 
-std::vector<int> FusedPostOps::append_to(PostOpChain& chain, const std::vector<dnnl::memory::desc>& src1) const {
+std::vector<int> FusedPostOps::append_to(PostOpChain& chain, const std::vector<dnnl::memory::desc>& src1,
+                                         int sum_entry) const {
   std::vector<int> positions;
   for (const passes::PostOp& op : ops_) {
-    if (op.kind == passes::PostOp::Kind::kBinary) {
+    if (op.kind == passes::PostOp::Kind::kBinary && static_cast<int>(positions.size()) == sum_entry) {
+      chain.sum();
+      positions.push_back(-1);
+    } else if (op.kind == passes::PostOp::Kind::kBinary) {
       positions.push_back(chain.binary(binary_algorithm(op.alg), src1[positions.size()]));
     } else if (op.alg == "hardsigmoid") {  // clip(alpha * x + beta, 0, 1): oneDNN 2.6 has no hardsigmoid
       chain.eltwise(algorithm::eltwise_linear, op.alpha, op.beta);

@@ -64,7 +64,10 @@ class FusedPostOps {
   const std::vector<int>& binary_inputs() const { return binary_inputs_; }
   // Appends the entries; `src1[i]` describes binary entry i's operand as
   // the primitive reads it. Returns each binary entry's index in the chain.
-  std::vector<int> append_to(PostOpChain& chain, const std::vector<dnnl::memory::desc>& src1) const;
+  // Binary entry `sum_entry` (an add whose operand the destination already
+  // holds: passes::kAccumulateInput) becomes a sum post-op, at index -1.
+  std::vector<int> append_to(PostOpChain& chain, const std::vector<dnnl::memory::desc>& src1,
+                             int sum_entry = -1) const;
 
  private:
   std::vector<passes::PostOp> ops_;
