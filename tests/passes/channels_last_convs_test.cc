@@ -148,5 +148,40 @@ TEST(ChannelsLastConvs, ScaleReadByAnotherOpOrByAFullMapStaysPlain) {
   EXPECT_TRUE(output_marked(r.optimized, "a"));  // read by the depthwise conv only
 }
 
+// A first layer (3 plain channels in, 16 channels-last out: MobileNetV3's
+// stem) runs oneDNN's plain-to-blocked kernel, whose 16-channel blocks are
+// the channels-last bytes (src/kernels/cpu/conv.cc first_layer_suits);
+// with a HardSwish, with a fused residual, per batch size.
+TEST(ChannelsLastConvs, FirstLayerWritesChannelsLastDirectly) {
+  for (int64_t batch : {1, 2}) {
+    ModelBuilder b(14);
+    b.input("x", onnx::TensorProto::FLOAT, {batch, 3, 21, 18});
+    random_initializer(b, "w0", {16, 3, 3, 3}, 1);
+    random_initializer(b, "b0", {16}, 2);
+    onnx::NodeProto* stem = b.node("Conv", {"x", "w0", "b0"}, {"s"});
+    set_ints(stem, "pads", {1, 1, 1, 1});
+    set_ints(stem, "strides", {2, 2});
+    b.node("HardSwish", {"s"}, {"sh"});
+    random_initializer(b, "w1", {16, 3, 3, 3}, 3);
+    onnx::NodeProto* second = b.node("Conv", {"x", "w1"}, {"t"});  // adds the stem's output
+    set_ints(second, "pads", {1, 1, 1, 1});
+    set_ints(second, "strides", {2, 2});
+    b.node("Add", {"t", "sh"}, {"ts"});
+    random_initializer(b, "wd", {16, 1, 3, 3}, 4);
+    onnx::NodeProto* dw = b.node("Conv", {"ts", "wd"}, {"d"});
+    set_int(dw, "group", 16);
+    set_ints(dw, "pads", {1, 1, 1, 1});
+    random_initializer(b, "wp", {8, 16, 1, 1}, 5);
+    b.node("Conv", {"d", "wp"}, {"y"});
+    b.output("y", onnx::TensorProto::FLOAT, {});
+    PassRun r = run_fused(b, "channels_last_first_layer_" + std::to_string(batch),
+                          {&passes::fuse_conv_activation_pass, &passes::fuse_conv_residual_pass,
+                           &passes::channels_last_convs_pass},
+                          {{"x", random_tensor(DataType::kFloat32, {batch, 3, 21, 18}, 7)}});
+    expect_same_outputs(r, 1e-4, 1e-4);
+    for (const char* v : {"sh", "ts", "d"}) EXPECT_TRUE(output_marked(r.optimized, v)) << v;
+  }
+}
+
 }  // namespace
 }  // namespace ecoinfer::testing

@@ -120,8 +120,10 @@ struct ConvPlan {
 
 int64_t at_or(const std::vector<int64_t>& v, size_t i, int64_t fallback) { return i < v.size() ? v[i] : fallback; }
 
-// How a primitive lays out its source and destination.
-enum class Layout { kPlain, kChannelsLast, kBlocked16 };
+// How a primitive lays out its source and destination. kPlainToBlocked16:
+// a plain source and a 16-channel-blocked destination, which oneDNN's
+// direct kernel takes for a first layer (few input channels).
+enum class Layout { kPlain, kChannelsLast, kBlocked16, kPlainToBlocked16 };
 
 // How the tensors around one convolution are laid out in memory.
 struct ConvLayouts {
@@ -206,6 +208,7 @@ class ConvKernel final : public Kernel {
   Expected<std::shared_ptr<ConvPlan>> build_plan(const Tensor& w, const PlanShapes& shapes, const Geometry& geo,
                                                  Layout layout, bool bf16, bool winograd = false) const;
   bool winograd_suits(const Tensor& w, const PlanShapes& shapes, const Geometry& geo, bool bf16) const;
+  bool first_layer_suits(const PlanShapes& shapes, bool bf16) const;
   memory::desc plain_weights_desc(const Shape& w) const;
   Status run(const ConvPlan& plan, const Tensor& x, const Tensor& w, const Tensor* b,
              const std::vector<const Tensor*>& operands, KernelContext& ctx) const;
@@ -395,6 +398,10 @@ memory::desc tensor_desc(const Dims& dims, bool channels_last, const memory::des
                                          primitive == layout_desc(dims, Layout::kChannelsLast, type))) {
     return primitive;
   }
+  // With exactly 16 channels, 16-channel blocks are the channels-last bytes.
+  if (channels_last && dims.size() >= 3 && dims[1] == 16 && primitive == layout_desc(dims, Layout::kBlocked16, type)) {
+    return primitive;
+  }
   return layout_desc(dims, channels_last ? Layout::kChannelsLast : Layout::kPlain, type);
 }
 
@@ -523,6 +530,13 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
   auto slow = [](const ConvPlan& p) {
     return p.impl.find("ref") != std::string::npos || p.impl.find("gemm") != std::string::npos;
   };
+  if (first_layer_suits(shapes, bf16)) {
+    try {
+      auto first = build_plan(w, shapes, geo, Layout::kPlainToBlocked16, bf16);
+      if (first && !slow(**first) && !(*first)->src.staged() && !(*first)->dst.staged()) plan = std::move(*first);
+    } catch (const dnnl::error&) {
+    }
+  }
   // Blocks suit no fast kernel for a few shapes (3 input channels: only the
   // reference kernel takes them); channels-last then.
   if (layout == Layout::kBlocked16 && slow(*plan)) {
@@ -568,6 +582,17 @@ bool ConvKernel::winograd_suits(const Tensor& w, const PlanShapes& shapes, const
          out_channels % 16 == 0;
 }
 
+// A first layer: a plain image of few channels (3: RGB) in, 16 channels-last
+// channels out. oneDNN's direct kernel reads the plain image and writes
+// 16-channel blocks, the channels-last bytes at 16 channels, where the
+// channels-last plan first reorders the 3-channel image, slowly
+// (MobileNetV3's stem at 224x224, one thread: 73 us reorder + 127 us
+// brgconv against 105 us).
+bool ConvKernel::first_layer_suits(const PlanShapes& shapes, bool bf16) const {
+  return !transposed_ && !quant_.enabled && !bf16 && attrs_.group == 1 && shapes.x.size() == 4 &&
+         shapes.x[1] < 16 && shapes.out[1] == 16 && !layouts_.src_channels_last && layouts_.dst_channels_last;
+}
+
 Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, const PlanShapes& shapes,
                                                            const Geometry& geo, Layout layout, bool bf16,
                                                            bool winograd) const {
@@ -576,8 +601,10 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   // bf16: the source is converted by its staging reorder; the output stays f32.
   const auto compute_type = bf16 ? memory::data_type::bf16 : shapes.src_type;
   const auto dst_type = onednn_type(quant_.output);
-  const memory::desc src = layout_desc(src_dims, layout, compute_type);
-  const memory::desc dst = layout_desc(dst_dims, layout, dst_type);
+  const Layout src_layout = layout == Layout::kPlainToBlocked16 ? Layout::kPlain : layout;
+  const Layout dst_layout = layout == Layout::kPlainToBlocked16 ? Layout::kBlocked16 : layout;
+  const memory::desc src = layout_desc(src_dims, src_layout, compute_type);
+  const memory::desc dst = layout_desc(dst_dims, dst_layout, dst_type);
   size_t workspace = 0;
   stage(plan->src, tensor_desc(src_dims, layouts_.src_channels_last, src, shapes.src_type), src, true, workspace);
   stage(plan->dst, tensor_desc(dst_dims, layouts_.dst_channels_last, dst, dst_type), dst, false, workspace);
@@ -587,7 +614,7 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   std::vector<memory::desc> src1;
   for (size_t i = 0; i < shapes.operands.size(); ++i) {
     const Dims& dims = shapes.operands[i];
-    const memory::desc wanted = dims == dst_dims ? layout_desc(dst_dims, layout) : onednn::plain_f32(dims);
+    const memory::desc wanted = dims == dst_dims ? layout_desc(dst_dims, dst_layout) : onednn::plain_f32(dims);
     Staged& s = plan->binary.emplace_back();
     stage(s, tensor_desc(dims, layouts_.binary_channels_last[i], wanted), wanted, true, workspace);
     src1.push_back(wanted);
