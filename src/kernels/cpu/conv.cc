@@ -582,6 +582,25 @@ bool ConvKernel::winograd_suits(const Tensor& w, const PlanShapes& shapes, const
          out_channels % 16 == 0;
 }
 
+// oneDNN 2.6 ranks its brdgmm_dw kernel first for a float32 channels-last
+// depthwise convolution, but its jit_dw kernel, further down its list, is
+// faster at every MobileNetV3 shape (one thread, in isolation: 16 channels
+// 112x112 3x3 47 -> 33 us, 72 channels 56x56 5x5 stride 2 54 -> 37, 120
+// channels 28x28 5x5 72 -> 40, 960 channels 7x7 5x5 29 -> 27): brdgmm
+// handles channel tails (72, 120, 200...) slowly. Takes jit_dw when oneDNN
+// offers it for this descriptor and post-op chain.
+void prefer_jit_dw(dnnl::convolution_forward::primitive_desc& pd, const dnnl::convolution_forward::desc& d,
+                   const dnnl::primitive_attr& attr) {
+  if (std::string(pd.impl_info_str()).rfind("brdgmm_dw", 0) != 0) return;
+  dnnl::convolution_forward::primitive_desc other(d, attr, onednn::cpu_engine());
+  while (other.next_impl()) {
+    if (std::string(other.impl_info_str()).rfind("jit_dw:", 0) == 0) {
+      pd = other;
+      return;
+    }
+  }
+}
+
 // A first layer: a plain image of few channels (3: RGB) in, 16 channels-last
 // channels out. oneDNN's direct kernel reads the plain image and writes
 // 16-channel blocks, the channels-last bytes at 16 channels, where the
@@ -661,6 +680,7 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
     dnnl::convolution_forward::desc d(prop, algorithm, src, want_w, bias, dst, geo.strides, geo.dilations,
                                       geo.pad_begin, geo.pad_end);
     dnnl::convolution_forward::primitive_desc pd(d, attr, engine);
+    if (!quant_.enabled && !bf16) prefer_jit_dw(pd, d, attr);
     chosen_w = pd.weights_desc();
     plan->scratchpad = pd.scratchpad_desc();
     plan->impl = pd.impl_info_str();
