@@ -2,7 +2,9 @@
 # at most 5% of latency). A keep-alive raw-socket client sends a 1x3x48x320
 # FP32 tensor (184 kB) as binary data and asks for the 1.06 MB output as
 # binary; its latency is compared with the server's compute time over the
-# same requests (ecoinfer_compute_duration_seconds deltas from /metrics).
+# same requests, two ways: per request (the response's compute_seconds
+# parameter; the median of latency - compute is robust on a shared machine)
+# and as means (ecoinfer_compute_duration_seconds deltas from /metrics).
 #
 #   python3 bench/serve_rec_overhead.py PORT [N] [--model rec] [--cache-model rec_cache]
 #
@@ -64,23 +66,32 @@ def one(req):
     length = int([l for l in head.split('\r\n') if l.lower().startswith('content-length')][0].split(':')[1])
     total = end + 4 + length
     while got < total: got += sock.recv_into(view[got:total])
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    json_length = [l for l in head.split('\r\n') if l.lower().startswith('inference-header-content-length')]
+    params = {}
+    if json_length:
+        params = json.loads(bytes(buf[end + 4:end + 4 + int(json_length[0].split(':')[1])]))['parameters']
+    return elapsed, params.get('compute_seconds')
 
 
 req = request_bytes(args.model)
 one(req); one(req)
 before = compute_metric(args.model)
-lat = [one(req) for _ in range(args.n)]
+runs = [one(req) for _ in range(args.n)]
 after = compute_metric(args.model)
+lat = [latency for latency, _ in runs]
 compute = (after['sum'] - before['sum']) / (after['count'] - before['count'])
 mean = statistics.mean(lat)
 result = {'model': args.model, 'n': args.n, 'client_mean_ms': mean * 1e3, 'client_p50_ms': statistics.median(lat) * 1e3,
           'compute_mean_ms': compute * 1e3, 'overhead_ms': (mean - compute) * 1e3,
           'overhead_percent': (mean - compute) / mean * 100}
+if all(c is not None for _, c in runs):  # servers that report compute_seconds per response
+    result['overhead_p50_ms'] = statistics.median(l - c for l, c in runs) * 1e3
+    result['overhead_p50_percent'] = statistics.median((l - c) / l for l, c in runs) * 100
 if args.cache_model:
     hit_req = request_bytes(args.cache_model)
     one(hit_req)  # a miss: fills the cache
-    hits = [one(hit_req) for _ in range(args.n)]
+    hits = [one(hit_req)[0] for _ in range(args.n)]
     result['cache_hit_p50_ms'] = statistics.median(hits) * 1e3
 if args.json:
     print(json.dumps(result))
@@ -88,5 +99,7 @@ else:
     line = (f"{args.model} c=1 n={args.n}: client mean {result['client_mean_ms']:.2f} ms, p50 {result['client_p50_ms']:.2f} ms; "
             f"server compute mean {result['compute_mean_ms']:.2f} ms; overhead (mean - compute) "
             f"{result['overhead_ms']:.2f} ms = {result['overhead_percent']:.1f}%")
+    if 'overhead_p50_ms' in result:
+        line += f"; per request: overhead p50 {result['overhead_p50_ms']:.3f} ms = {result['overhead_p50_percent']:.1f}%"
     if args.cache_model: line += f"; cache hit p50 {result['cache_hit_p50_ms']:.3f} ms"
     print(line)

@@ -39,6 +39,7 @@ struct HttpServer::Impl {
 namespace {
 
 constexpr size_t kIdleReadBuffer = 64 << 10;
+constexpr int kSendBufferBytes = 4 << 20;
 
 using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<GatherBody>;
@@ -68,7 +69,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_body_in_place(size_t length);
   void on_read(beast::error_code ec);
   void dispatch(Request request, protocol::RequestBody body);
-  void send(Response response, bool counted);
+  void answer(Response response);
+  void on_answered(beast::error_code ec, bool keep_alive);
   void reply_and_close(bhttp::status status, std::string body);
   void discard_rest();
   bool authorized(const Request& request) const;
@@ -178,7 +180,7 @@ void Session::dispatch(Request request, protocol::RequestBody body) {
     res.set(bhttp::field::www_authenticate, "Bearer");
     res.keep_alive(keep_alive);
     ++server_.in_flight;
-    return send(std::move(res), true);
+    return answer(std::move(res));
   }
   protocol::RestRequest rest;
   rest.method = std::string(request.method_string());
@@ -196,9 +198,7 @@ void Session::dispatch(Request request, protocol::RequestBody body) {
     if (r.json_length) res.set("Inference-Header-Content-Length", std::to_string(*r.json_length));
     res.keep_alive(keep_alive);
     if (head) res.body().clear();
-    // Answers may come from a model's worker thread: write on the connection's strand.
-    net::post(self->stream_.get_executor(),
-              [self, res = std::move(res)]() mutable { self->send(std::move(res), true); });
+    self->answer(std::move(res));
   };
   try {  // a handler never throws past here: one bad request must not take the server down
     server_.rest.handle(std::move(rest), reply);
@@ -208,18 +208,34 @@ void Session::dispatch(Request request, protocol::RequestBody body) {
   }
 }
 
-void Session::send(Response response, bool counted) {
+// Called by whichever thread has the answer, mostly a model's worker. The
+// connection is idle while its request is in flight (no read pending, its
+// timer off), so that thread writes the answer itself, as far as the socket
+// takes it without waiting: waking an I/O thread to write would cost tens of
+// microseconds, milliseconds when the cores are busy. What the socket does
+// not take at once (a slow client), the connection's I/O strand writes.
+void Session::answer(Response response) {
   if (server_.draining) response.keep_alive(false);
   auto res = std::make_shared<Response>(std::move(response));
-  bhttp::async_write(stream_, *res, [self = shared_from_this(), res, counted](beast::error_code ec, size_t) {
-    if (counted) --self->server_.in_flight;
-    if (ec || !res->keep_alive()) {
-      beast::error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      return;
-    }
-    self->read();
+  auto serializer = std::make_shared<bhttp::response_serializer<GatherBody>>(*res);
+  beast::error_code ec;
+  while (!ec && !serializer->is_done()) bhttp::write_some(stream_.socket(), *serializer, ec);  // non-blocking socket
+  net::post(stream_.get_executor(), [self = shared_from_this(), res, serializer, ec] {
+    if (ec != net::error::would_block) return self->on_answered(ec, res->keep_alive());
+    bhttp::async_write(self->stream_, *serializer, [self, res, serializer](beast::error_code ec, size_t) {
+      self->on_answered(ec, res->keep_alive());
+    });
   });
+}
+
+void Session::on_answered(beast::error_code ec, bool keep_alive) {
+  --server_.in_flight;
+  if (ec || !keep_alive) {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    return;
+  }
+  read();
 }
 
 // For errors found before the body was read (413): answer, then read and
@@ -245,10 +261,30 @@ void Session::discard_rest() {
 
 }  // namespace
 
+namespace {
+
+// Answers are written in one gathered write: without Nagle's algorithm its
+// last partial segment goes out at once instead of after the client's ACK,
+// and a send buffer that holds a whole large answer (a 1 MB output) lets the
+// kernel take it in one call, so the I/O thread is not woken again to write
+// the rest. The buffer is a bound, not an allocation: idle connections cost
+// nothing for it.
+void configure(tcp::socket& socket) {
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);  // Session::answer writes without waiting; async operations are unaffected
+  socket.set_option(tcp::no_delay(true), ignored);
+  socket.set_option(net::socket_base::send_buffer_size(kSendBufferBytes), ignored);
+}
+
+}  // namespace
+
 void HttpServer::Impl::accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), *this)->start();
+    if (!ec) {
+      configure(socket);
+      std::make_shared<Session>(std::move(socket), *this)->start();
+    }
     accept();
   });
 }

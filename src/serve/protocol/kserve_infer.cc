@@ -461,11 +461,17 @@ EncodedBody encode_infer_response(const InferenceResponse& response, const Outpu
     out += ",\"id\":";
     out += quoted(response.id);
   }
-  // Energy made visible per request, with its method (docs/SERVING.md).
+  // Energy and server time made visible per request, with the energy's
+  // method (docs/SERVING.md): a client can tell its own and the network's
+  // time from the server's.
   json params = {{"cache_hit", response.stats.cache_hit}};
   if (!response.stats.energy_method.empty()) {
     params["energy_joules"] = response.stats.energy_joules;
     params["energy_method"] = response.stats.energy_method;
+  }
+  if (!response.stats.cache_hit) {
+    params["queue_seconds"] = response.stats.queue_seconds;
+    params["compute_seconds"] = response.stats.compute_seconds;
   }
   out += ",\"parameters\":";
   out += params.dump();
