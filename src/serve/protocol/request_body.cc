@@ -15,7 +15,8 @@ RequestBody RequestBody::with_room(size_t size, size_t aligned_at) {
   // Tensor storage starts 64-byte aligned: start the body `pad` bytes in so
   // that `begin_ + aligned_at` is a multiple of 64.
   const size_t pad = (kAlignment - aligned_at % kAlignment) % kAlignment;
-  body.storage_ = Tensor::zeros(DataType::kUInt8, {static_cast<int64_t>(size + pad)});
+  // resize() on an empty Tensor allocates without zero-filling: the reader overwrites it all.
+  body.storage_.resize(DataType::kUInt8, {static_cast<int64_t>(size + pad)});
   body.begin_ = pad;
   body.size_ = size;
   return body;

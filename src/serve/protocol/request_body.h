@@ -21,7 +21,7 @@ namespace ecoinfer::serve::protocol {
 class RequestBody {
  public:
   RequestBody() = default;
-  // `size` bytes to fill (zeros until then), placed so that byte `aligned_at` is 64-byte aligned.
+  // `size` bytes to fill (unspecified until then), placed so that byte `aligned_at` is 64-byte aligned.
   static RequestBody with_room(size_t size, size_t aligned_at = 0);
   static RequestBody copy_of(std::string_view bytes);
 
