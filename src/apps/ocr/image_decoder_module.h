@@ -9,9 +9,10 @@
 // and libecoinfer itself never load it.
 //
 // The module is built next to libecoinfer.so (build/) and installed next to
-// it (<prefix>/lib); programs find it through their RUNPATH, like a shared
-// library. ECOINFER_IMGDECODE_MODULE=/path/to/libecoinfer_imgdecode.so
-// overrides the search.
+// it (<prefix>/lib), where module_loader.h looks first.
+// ECOINFER_IMGDECODE_MODULE=/path/to/libecoinfer_imgdecode.so overrides the
+// search. It is loaded by libecoinfer_ocr.so (ocr_module.h), itself loaded
+// on demand, or by programs that link the OCR code (its tests).
 #pragma once
 
 #include <cstddef>

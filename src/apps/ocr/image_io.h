@@ -21,12 +21,9 @@
 #include <opencv2/core.hpp>
 
 #include "ecoinfer/status.h"
+#include "ocr/ocr_api.h"  // kDefaultMaxPixels
 
 namespace ecoinfer::ocr {
-
-// Images with more pixels are refused before OCR spends memory on them
-// (40 megapixels: larger than any phone photo we expect, about 120 MB as BGR).
-inline constexpr int64_t kDefaultMaxPixels = 40'000'000;
 
 // A missing file, a folder, an unreadable or an empty file each give a
 // one-line error (without the path: the caller names the file).
