@@ -11,8 +11,9 @@
 // The module is built next to libecoinfer.so (build/) and installed next to
 // it (<prefix>/lib), where module_loader.h looks first.
 // ECOINFER_IMGDECODE_MODULE=/path/to/libecoinfer_imgdecode.so overrides the
-// search. It is loaded by libecoinfer_ocr.so (ocr_module.h), itself loaded
-// on demand, or by programs that link the OCR code (its tests).
+// search. libecoinfer_ocr.so (ocr_module.h), itself loaded on demand, loads
+// it with the OCR models (load_image_decoder); programs that link the OCR
+// code (its tests) load it at their first decode.
 #pragma once
 
 #include <cstddef>

@@ -56,6 +56,8 @@ const Expected<DecodeFunction>& image_decoder() {
 
 }  // namespace
 
+Status load_image_decoder() { return image_decoder().status(); }
+
 Expected<cv::Mat> decode_image(std::string_view bytes, int64_t max_pixels) {
   if (bytes.empty()) return invalid_argument("the file is empty, not an image");
   ECOINFER_RETURN_IF_ERROR(check_not_truncated(bytes));

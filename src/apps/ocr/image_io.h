@@ -33,6 +33,11 @@ Expected<std::string> read_file_bytes(const std::filesystem::path& path);
 // error; never an exception.
 Expected<cv::Mat> decode_image(std::string_view bytes, int64_t max_pixels = kDefaultMaxPixels);
 
+// Loads the image decoder module now rather than at the first decode: a
+// server pays for imgcodecs' ~120 libraries when it loads the OCR model,
+// not in its first request, and a missing module fails the load.
+Status load_image_decoder();
+
 // Both, with the path in the error.
 Expected<cv::Mat> read_image(const std::filesystem::path& path, int64_t max_pixels = kDefaultMaxPixels);
 

@@ -57,6 +57,11 @@ extern "C" __attribute__((visibility("default"))) void ecoinfer_ocr_load_v1(
       *out = pipeline.status();
       return;
     }
+    // Every use of the engine decodes images: load imgcodecs with the models.
+    if (Status decoder = ocr::load_image_decoder(); !decoder.is_ok()) {
+      *out = decoder;
+      return;
+    }
     *out = std::unique_ptr<ocr::OcrEngine>(std::make_unique<ocr::PipelineEngine>(std::move(*pipeline)));
   } catch (const std::exception& e) {
     *out = internal_error(std::string("loading the OCR pipeline failed: ") + e.what());
