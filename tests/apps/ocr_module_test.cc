@@ -41,12 +41,15 @@ testing::CliOutcome run_traced(const std::string& args) {
   return testing::run_command("env LD_DEBUG=files " + testing::cli_path().string() + " " + args);
 }
 
-// A line "file=<name or path>  [0];  needed by / dynamically loaded by ...".
-bool opened(const testing::CliOutcome& traced, const std::string& library) {
+// A line "file=<name or path>  [0];  needed by / dynamically loaded by ...",
+// whose name or path holds `library` (and `folder`, when given).
+bool opened(const testing::CliOutcome& traced, const std::string& library, const std::string& folder = "") {
   std::istringstream lines(traced.err);
   for (std::string line; std::getline(lines, line);) {
     const size_t file = line.find("file=");
-    if (file != std::string::npos && line.find(library, file) != std::string::npos) return true;
+    if (file == std::string::npos) continue;
+    const std::string path = line.substr(file, line.find(' ', file) - file);
+    if (path.find(library) != std::string::npos && path.find(folder) != std::string::npos) return true;
   }
   return false;
 }
@@ -98,6 +101,24 @@ TEST(OcrModule, ALibraryWithoutTheEntryPointIsRefused) {
   const auto outcome = testing::run_command("env " + std::string(kOcrModuleEnv) + "=" + wrong + " " +
                                             testing::cli_path().string() + " ocr --no-cache " + png);
   testing::expect_clean_failure(outcome, kOcrModuleSymbol);
+}
+
+// After `cmake --install`, the installed command finds the module in
+// <prefix>/lib, beside the installed libecoinfer.so, not the build tree's.
+TEST(OcrModule, TheInstalledCommandFindsTheInstalledModule) {
+  const fs::path dir = testing::temp_dir("ocr_module_install");
+  const fs::path prefix = dir / "prefix";
+  const auto install = testing::run_command("cmake --install " + testing::binary_dir().string() + " --prefix " +
+                                            prefix.string());
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  const fs::path png = write_png(dir);
+  const auto ocr = testing::run_command("env LD_DEBUG=files " + (prefix / "bin" / "ecoinfer").string() +
+                                        " ocr --no-cache --models-dir " + testing::models_dir().string() + " " +
+                                        png.string());
+  ASSERT_EQ(ocr.exit_code, 0) << ocr.err.substr(ocr.err.size() > 2000 ? ocr.err.size() - 2000 : 0);
+  // As found through the RUNPATH: <prefix>/bin/../lib/...
+  EXPECT_TRUE(opened(ocr, std::string("/lib/") + kOcrModuleFile, prefix.string())) << "not the installed module";
+  EXPECT_TRUE(opened(ocr, "/lib/libecoinfer_imgdecode.so", prefix.string())) << "not the installed decoder";
 }
 
 // `ecoinfer serve` on a repository: its port once it listens, or 0.
