@@ -108,8 +108,10 @@ class OcrEngine {
   virtual ~OcrEngine() = default;
 
   // Reads, decodes and reads the text of every file. cache: the stage cache
-  // (null: none). workers: 0 takes options().workers (another count
-  // compares speed-ups on the same models).
+  // (null: none), opened by the caller; the module runs its own copy of the
+  // pipeline code on it, which is safe because StageCache keeps no state
+  // outside the object (its folder, a size counter, a mutex). workers: 0 takes
+  // options().workers (another count compares speed-ups on the same models).
   virtual OcrBatchResult run_files(const std::vector<std::string>& paths, pipeline::StageCache* cache = nullptr,
                                    int workers = 0) const = 0;
   // Encoded image files' bytes (PNG, JPEG, BMP, TIFF, WebP). All or nothing:
