@@ -13,8 +13,10 @@
 //  - a weight that a Gather also reads stays plain for it;
 //  - memory: a session running four 16 MiB weights peaks at one weight above
 //    its loaded size, not at twice the weights (VmHWM from /proc/self/status).
+#include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
