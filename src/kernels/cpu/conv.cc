@@ -633,8 +633,8 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   plan->bias = bias;
   plan->weights = chosen_w;
   if (constant_w) {
-    memory plain(plain_w, engine, const_cast<void*>(const_weights_.raw_data()));
-    plan->packed_weights = packed_.get(chosen_w, plain);
+    if (!packed_.holds()) packed_.hold(const_weights_, plain_w);
+    plan->packed_weights = packed_.get(chosen_w);
   }
   return plan;
 }
