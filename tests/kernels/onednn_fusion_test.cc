@@ -157,10 +157,11 @@ const FusedConv kDepthwise = {{1, 32, 10, 7}, {32, 1, 5, 5}, {.group = 32, .stri
 const FusedConv kPointwise = {{2, 24, 6, 5}, {17, 24, 1, 1}, {}};
 const FusedConv kTransposed = {{1, 8, 5, 6}, {8, 4, 2, 2}, {.strides = {2, 2}}, true};  // matmul + interleave
 const FusedConv kTransposedOverlapping = {{1, 8, 5, 6}, {8, 4, 3, 3}, {.strides = {2, 2}, .pads = {1, 1, 1, 1}}, true};
+const FusedConv kWinograd = {{1, 64, 15, 14}, {64, 64, 3, 3}, {.pads = {1, 1, 1, 1}}};  // conv.cc: winograd_suits
 
 TEST(OnednnFusedConv, EveryActivationOnEveryPath) {
   uint32_t seed = 1000;
-  for (const FusedConv& fc : {kConv3x3, kDepthwise, kPointwise, kTransposed, kTransposedOverlapping}) {
+  for (const FusedConv& fc : {kConv3x3, kDepthwise, kPointwise, kTransposed, kTransposedOverlapping, kWinograd}) {
     for (const PostOp& op : kEveryEltwise) check_fused_conv(fc, {op}, {}, seed++);
   }
 }
@@ -179,7 +180,7 @@ TEST(OnednnFusedConv, Chains) {
                                        PostOp::eltwise("relu"),              PostOp::eltwise("clip", -0.5f, 0.5f),
                                        PostOp::eltwise("hardsigmoid", 0.2f, 0.5f)};
   uint32_t seed = 1100;
-  for (const FusedConv& fc : {kConv3x3, kDepthwise, kPointwise, kTransposed, kTransposedOverlapping}) {
+  for (const FusedConv& fc : {kConv3x3, kDepthwise, kPointwise, kTransposed, kTransposedOverlapping, kWinograd}) {
     check_fused_conv(fc, lcnet, {}, seed++);
     check_fused_conv(fc, mixed, {}, seed++);
     check_fused_conv(fc, repeats, {}, seed++);
@@ -198,7 +199,7 @@ TEST(OnednnFusedConv, RepeatWithoutRewriteIsUnsupported) {
 
 TEST(OnednnFusedConv, BinaryOperands) {
   uint32_t seed = 1200;
-  for (const FusedConv& fc : {kConv3x3, kDepthwise, kPointwise, kTransposedOverlapping}) {
+  for (const FusedConv& fc : {kConv3x3, kDepthwise, kPointwise, kTransposedOverlapping, kWinograd}) {
     const Shape ys = output_shape(fc);
     const int64_t c = ys[1];
     const Tensor per_channel = random_tensor(DataType::kFloat32, {1, c, 1, 1}, seed++, 0.5f, 2.0f);

@@ -63,6 +63,25 @@ TEST(OnednnConv, StridesDilationsPads) {
   check_conv({{1, 96, 19, 19}, {96, 1, 3, 3}, {.group = 96, .strides = {2, 2}, .pads = {1, 1, 1, 1}}}, false, 16);
 }
 
+// 3x3 stride-1 convolutions of at least 64 channels on images of at least
+// 14x14 run on oneDNN's Winograd kernel where the CPU has one (AVX-512):
+// still within 1e-4 of the direct loops, on odd sides, batch 2 and a side
+// just at the threshold (onednn_fusion_test.cc: with post-ops).
+bool winograd_primitive_created() {
+  for (const auto& u : onednn_implementations_used())
+    if (u.implementation.find("wino") != std::string::npos) return true;
+  return false;
+}
+
+TEST(OnednnConv, WinogradForLarge3x3) {
+  check_conv({{2, 64, 15, 17}, {80, 64, 3, 3}, {.pads = {1, 1, 1, 1}}}, false, 30);
+  check_conv({{1, 128, 14, 14}, {64, 128, 3, 3}, {.pads = {1, 1, 1, 1}}}, false, 31);
+  check_conv({{1, 64, 16, 16}, {64, 64, 3, 3}, {}}, false, 32);  // unpadded: 14x14 out
+  // oneDNN has its Winograd kernel on AVX-512 only.
+  if (onednn_cpu_isa().find("avx512") == std::string::npos) GTEST_SKIP() << "no AVX-512: no Winograd kernel";
+  EXPECT_TRUE(winograd_primitive_created());
+}
+
 TEST(OnednnConv, GroupsAndDepthwise) {
   check_conv({{1, 8, 9, 9}, {8, 2, 3, 3}, {.group = 4, .pads = {1, 1, 1, 1}}}, false, 20);
   check_conv({{2, 16, 10, 7}, {16, 1, 3, 3}, {.group = 16, .strides = {2, 2}, .pads = {1, 1, 1, 1}}}, false, 21);

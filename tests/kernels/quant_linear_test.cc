@@ -139,6 +139,35 @@ TEST(DynamicQuantizeLinear, AllZerosAndRandom) {
   }
 }
 
+// Large enough for the vectorized loops and the per-tensor run cut into
+// pieces (several threads): every element equals the scalar formula, the
+// range is the exact min/max, ties and saturation included.
+TEST(DynamicQuantizeLinear, LargeTensorMatchesTheScalarFormula) {
+  Tensor x = testing::random_tensor(DataType::kFloat32, {3, 40001}, 11, -4.0f, 7.0f);
+  x.data<float>()[12345] = -9.5f;  // the minimum, far into the tensor
+  x.data<float>()[77777] = 11.0f;  // the maximum
+  auto r = run_op("DynamicQuantizeLinear", 11, {x}, 3);
+  ASSERT_TRUE(r) << r.status().message();
+  const float scale = (*r)[1].tensor.data<float>()[0];
+  const uint8_t zero = (*r)[2].tensor.data<uint8_t>()[0];
+  EXPECT_FLOAT_EQ(scale, (11.0f + 9.5f) / 255.0f);
+  EXPECT_EQ(zero, kernels::saturate_round<uint8_t>(9.5f / scale));
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    ASSERT_EQ((*r)[0].tensor.data<uint8_t>()[i], kernels::quantize_value<uint8_t>(x.data<float>()[i], scale, zero))
+        << "element " << i;
+  }
+  // QuantizeLinear's per-tensor path on the same tensor, with ties and
+  // values beyond int8's range.
+  x.data<float>()[5] = 2.5f;
+  x.data<float>()[100000] = -3.5f;
+  auto q = run_op("QuantizeLinear", 13, {x, f32({}, {0.05f}), Tensor::scalar<int8_t>(-3)}, 1);
+  ASSERT_TRUE(q) << q.status().message();
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    ASSERT_EQ((*q)[0].tensor.data<int8_t>()[i], kernels::quantize_value<int8_t>(x.data<float>()[i], 0.05f, -3))
+        << "element " << i;
+  }
+}
+
 // Random integers in [lo, hi].
 template <class T>
 Tensor random_ints(const Shape& shape, uint32_t seed, int lo, int hi) {
