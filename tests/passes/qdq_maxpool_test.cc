@@ -2,12 +2,19 @@
 // -> QuantizeLinear) pools uint8/int8: the QuantizeLinear moves before the
 // MaxPool (exact: quantization keeps order) and joins the Conv, which then
 // writes int8. Fused and unfused (optimize=false) agree to within a
-// rounding tie of the int8 intermediates.
+// rounding tie of the int8 intermediates. Between int8 convolutions the
+// pool runs channels-last (passes/channels_last_convs.cc), on its own
+// kernel: several window geometries check it.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
 #include "ecoinfer/session.h"
 #include "model_builder.h"
+#include "onnx/model_loader.h"
+#include "passes/pass.h"
+#include "passes/post_ops.h"
 #include "qdq_test_util.h"
 #include "quant/fidelity.h"
 #include "test_util.h"
@@ -20,9 +27,17 @@ using testing::close_relative;
 using testing::count_op;
 using testing::ModelBuilder;
 using testing::raw_initializer;
+using testing::set_int;
 using testing::set_ints;
 
-std::filesystem::path build_stem(const std::string& name, bool signed_activations, bool pool_output_read_twice) {
+struct PoolSpec {
+  int64_t kernel = 3, stride = 2, dilation = 1;
+  std::vector<int64_t> pads = {1, 1, 1, 1};
+  bool ceil_mode = false;
+};
+
+std::filesystem::path build_stem(const std::string& name, bool signed_activations, bool pool_output_read_twice,
+                                 const PoolSpec& spec) {
   ModelBuilder b(13);
   b.input("x", onnx::TensorProto::FLOAT, {-1, 3, 30, 26});
   const int32_t qtype = signed_activations ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8;
@@ -37,9 +52,11 @@ std::filesystem::path build_stem(const std::string& name, bool signed_activation
   add_quant_conv(b, "stem", quantize("x", 0.02f, signed_activations ? 0 : 128), 0.02f, {3, 16, 7, 2, 1}, "stem_out", 1);
   b.node("Relu", {"stem_out"}, {"r"});
   auto* pool = b.node("MaxPool", {"r"}, {"p"});
-  set_ints(pool, "kernel_shape", {3, 3});
-  set_ints(pool, "strides", {2, 2});
-  set_ints(pool, "pads", {1, 1, 1, 1});
+  set_ints(pool, "kernel_shape", {spec.kernel, spec.kernel});
+  set_ints(pool, "strides", {spec.stride, spec.stride});
+  set_ints(pool, "dilations", {spec.dilation, spec.dilation});
+  set_ints(pool, "pads", spec.pads);
+  set_int(pool, "ceil_mode", spec.ceil_mode);
   const std::string p_dq = quantize("p", 0.03f, signed_activations ? -128 : 0);
   add_quant_conv(b, "c1", p_dq, 0.03f, {16, 8, 1, 1, 1}, "out", 2);
   b.output("out", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
@@ -49,8 +66,20 @@ std::filesystem::path build_stem(const std::string& name, bool signed_activation
   return path;
 }
 
-void check(const std::string& name, bool signed_activations, bool pool_output_read_twice, int quantize_left) {
-  const auto model = build_stem(name, signed_activations, pool_output_read_twice);
+// True when the optimized graph's MaxPool reads and writes channels-last.
+bool pool_runs_channels_last(const std::filesystem::path& model) {
+  auto g = onnx_import::load_model(model);
+  EXPECT_TRUE(g) << g.status().message();
+  if (!g || !passes::optimize(*g)) return false;
+  return std::any_of(g->nodes.begin(), g->nodes.end(), [](const ir::Node& n) {
+    return n.op_type == "MaxPool" && passes::channels_last_output(n) && passes::channels_last_inputs(n).size() == 1;
+  });
+}
+
+void check(const std::string& name, bool signed_activations, bool pool_output_read_twice, int quantize_left,
+           const PoolSpec& spec = {}) {
+  const auto model = build_stem(name, signed_activations, pool_output_read_twice, spec);
+  EXPECT_EQ(pool_runs_channels_last(model), !pool_output_read_twice);
   auto fused = Session::load(model, {.threads = 1});
   ASSERT_TRUE(fused) << fused.status().message();
   auto plain = Session::load(model, {.threads = 1, .optimize = false});
@@ -75,6 +104,11 @@ TEST(QdqMaxPool, UnsignedStemPoolsInt8AndMatchesUnfused) { check("u8", false, fa
 TEST(QdqMaxPool, SignedStemPoolsInt8AndMatchesUnfused) { check("s8", true, false, 1); }
 // The float pool output is a graph output too: nothing moves.
 TEST(QdqMaxPool, PoolOutputReadElsewhereStaysFloat) { check("u8_read_twice", false, true, 2); }
+TEST(QdqMaxPool, OtherWindowsMatchUnfused) {
+  check("k2s1", false, false, 1, {2, 1, 1, {0, 1, 1, 0}, false});
+  check("k3s2_ceil_dilated", true, false, 1, {3, 2, 2, {2, 1, 0, 2}, true});
+  check("k3s3_nopad", false, false, 1, {3, 3, 1, {0, 0, 0, 0}, false});
+}
 
 }  // namespace
 }  // namespace ecoinfer
