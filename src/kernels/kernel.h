@@ -101,6 +101,11 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual Status compute(KernelContext& ctx) const = 0;
+  // True when the kernel keeps constant input i in a form of its own
+  // (packed weights) and never reads its bytes from the KernelContext: the
+  // session then drops the plain tensor when no other reader needs it, and
+  // the kernel sees an empty tensor in that input.
+  virtual bool owns_constant_input(size_t /*i*/) const { return false; }
 };
 
 using KernelFactory = Expected<std::unique_ptr<Kernel>> (*)(const KernelInfo&);

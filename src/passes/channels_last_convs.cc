@@ -15,7 +15,13 @@
 // then writes channels-last too. MobileNetV3's SE blocks thus run with no
 // transpose between the depthwise and the projection convolutions.
 // Runs last: no later pass may add a reader.
+// One op may sit between: a 2-D MaxPool of an int8 Conv's uint8/int8 output
+// (a quantized ResNet's stem) whose own readers all qualify; it then pools
+// channels-last too (kernels/ref/pool.cc), one vector of channels per pixel.
 #include <algorithm>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "passes/graph_rewrite.h"
 #include "passes/pass.h"
@@ -45,18 +51,60 @@ std::vector<int64_t> data_uses(const ir::Node& reader, ir::ValueId v) {
   return uses;
 }
 
-void add_channels_last_input(ir::Node& reader, const std::vector<int64_t>& uses) {
+void mark_inputs(ir::Node& reader, const std::vector<int64_t>& uses) {
   ir::Attribute& list = reader.attributes[kChannelsLastInputs];
   list.kind = ir::Attribute::Kind::kInts;
   list.ints.insert(list.ints.end(), uses.begin(), uses.end());
   std::sort(list.ints.begin(), list.ints.end());
 }
 
-void set_channels_last_output(ir::Node& writer) {
+void mark_output(ir::Node& writer) {
   ir::Attribute flag;
   flag.kind = ir::Attribute::Kind::kInt;
   flag.i = 1;
   writer.attributes[kChannelsLastOutput] = flag;
+}
+
+// Readers of `v` and the input indices at which each reads it, when every
+// reader is a Conv reading it in a layout-neutral role; empty otherwise.
+std::vector<std::pair<int, std::vector<int64_t>>> conv_uses(const ir::Graph& g,
+                                                            const std::vector<std::vector<int>>& consumers,
+                                                            ir::ValueId v) {
+  std::vector<std::pair<int, std::vector<int64_t>>> uses;
+  if (consumers[static_cast<size_t>(v)].empty() || is_graph_output(g, v)) return {};
+  for (int r : consumers[static_cast<size_t>(v)]) {
+    std::vector<int64_t> k = data_uses(g.nodes[static_cast<size_t>(r)], v);
+    if (k.empty()) return {};
+    uses.emplace_back(r, std::move(k));
+  }
+  return uses;
+}
+
+// A 2-D MaxPool (no Indices) reading v alone as its input.
+bool channels_last_pool(const ir::Graph& g, int index, ir::ValueId v) {
+  const ir::Node& n = g.nodes[static_cast<size_t>(index)];
+  const ir::Attribute* kernel = n.attribute("kernel_shape");
+  return is_op(n, "MaxPool") && n.inputs.size() == 1 && n.inputs[0] == v && !n.outputs.empty() &&
+         n.outputs[0] != ir::kNoValue && (n.outputs.size() == 1 || n.outputs[1] == ir::kNoValue) &&
+         kernel != nullptr && kernel->ints.size() == 2;
+}
+
+// An int8 Conv -> MaxPool -> Convs chain: marks it and returns true.
+bool mark_through_pool(ir::Graph& g, const std::vector<std::vector<int>>& consumers, ir::Node& producer) {
+  const ir::ValueId v = producer.outputs[0];
+  const auto& readers = consumers[static_cast<size_t>(v)];
+  if (producer.attribute(kQuantOutputAttribute) == nullptr || readers.size() != 1 || is_graph_output(g, v) ||
+      !channels_last_pool(g, readers[0], v)) {
+    return false;
+  }
+  ir::Node& pool = g.nodes[static_cast<size_t>(readers[0])];
+  const auto uses = conv_uses(g, consumers, pool.outputs[0]);
+  if (uses.empty()) return false;
+  mark_output(producer);
+  mark_inputs(pool, {0});
+  mark_output(pool);
+  for (const auto& [r, k] : uses) mark_inputs(g.nodes[static_cast<size_t>(r)], k);
+  return true;
 }
 
 // One reader of a channels-last tensor: where it reads it, and for a
@@ -69,7 +117,8 @@ struct Reader {
 
 class ChannelsLastMarker {
  public:
-  explicit ChannelsLastMarker(ir::Graph& g) : g_(g), consumers_(consumers_of(g)), classes_(g) {}
+  ChannelsLastMarker(ir::Graph& g, const std::vector<std::vector<int>>& consumers)
+      : g_(g), consumers_(consumers), classes_(g) {}
 
   // The readers of Conv output v when all of them read it channels-last.
   std::optional<std::vector<Reader>> readers_of(ir::ValueId v, bool float_output) const {
@@ -94,13 +143,13 @@ class ChannelsLastMarker {
   }
 
   void mark(ir::Node& producer, const std::vector<Reader>& readers) {
-    set_channels_last_output(producer);
+    mark_output(producer);
     for (const Reader& r : readers) {
       ir::Node& n = g_.nodes[static_cast<size_t>(r.node)];
-      add_channels_last_input(n, r.uses);
+      mark_inputs(n, r.uses);
       if (r.scaled_readers.empty()) continue;
-      set_channels_last_output(n);
-      for (const auto& [conv, uses] : r.scaled_readers) add_channels_last_input(g_.nodes[static_cast<size_t>(conv)], uses);
+      mark_output(n);
+      for (const auto& [conv, uses] : r.scaled_readers) mark_inputs(g_.nodes[static_cast<size_t>(conv)], uses);
     }
   }
 
@@ -125,17 +174,22 @@ class ChannelsLastMarker {
   }
 
   ir::Graph& g_;
-  const std::vector<std::vector<int>> consumers_;
+  const std::vector<std::vector<int>>& consumers_;
   const ShapeClasses classes_;
 };
 
 }  // namespace
 
 Expected<int> channels_last_convs_pass(ir::Graph& g) {
-  ChannelsLastMarker marker(g);
+  const std::vector<std::vector<int>> consumers = consumers_of(g);
+  ChannelsLastMarker marker(g, consumers);
   int marked = 0;
   for (ir::Node& producer : g.nodes) {
     if (!is_op(producer, "Conv") || producer.outputs.size() != 1 || producer.outputs[0] == ir::kNoValue) continue;
+    if (mark_through_pool(g, consumers, producer)) {
+      ++marked;
+      continue;
+    }
     // An int8 output (a fused QuantizeLinear) goes to Convs only.
     const bool float_output = producer.attribute(kQuantOutputAttribute) == nullptr;
     const auto readers = marker.readers_of(producer.outputs[0], float_output);

@@ -3,14 +3,30 @@
 // activations and residual) is read only by a QuantizeLinear with constant
 // per-tensor scale and zero point takes that QuantizeLinear in too, and
 // writes the uint8/int8 tensor itself. The next int8 Conv reads it
-// directly, so activations stay int8 between quantized convs.
+// directly, so activations stay int8 between quantized convs. A trailing
+// post-op linear(a, 0) with a > 0 (fuse_qdq_residual's return to real
+// units) folds into the requantization: round(a * v / s) = round(v / (s / a)).
 #include "passes/graph_rewrite.h"
 #include "passes/pass.h"
 #include "passes/passes.h"
 #include "passes/pattern_util.h"
+#include "passes/post_ops.h"
 
 namespace ecoinfer::passes {
 namespace {
+
+// The factor a of a last post-op linear(a, 0), a > 0, removed from the
+// chain; 1 when there is none.
+float take_trailing_scale(ir::Node& node) {
+  Expected<std::vector<PostOp>> ops = read_post_ops(node);
+  if (!ops || ops->empty()) return 1;
+  const PostOp& last = ops->back();
+  if (last.kind != PostOp::Kind::kEltwise || last.alg != "linear" || last.beta != 0 || !(last.alpha > 0)) return 1;
+  std::vector<std::string>& entries = node.attributes[kPostOpsAttribute].strings;
+  entries.pop_back();
+  if (entries.empty()) node.attributes.erase(kPostOpsAttribute);
+  return last.alpha;
+}
 
 bool fuse_output(ir::Graph& g, const std::vector<std::vector<int>>& consumers, ir::Node& conv) {
   const bool int8_op = is_op(conv, "Conv") || is_op(conv, "MatMul") || is_op(conv, "Gemm");
@@ -31,7 +47,8 @@ bool fuse_output(ir::Graph& g, const std::vector<std::vector<int>>& consumers, i
   else return false;
   ir::Attribute a;
   a.kind = ir::Attribute::Kind::kFloats;
-  a.floats = {scale->data<float>()[0], z, static_cast<float>(static_cast<int32_t>(zero->dtype()))};
+  const float scale_factor = is_op(conv, "Conv") ? take_trailing_scale(conv) : 1.0f;
+  a.floats = {scale->data<float>()[0] / scale_factor, z, static_cast<float>(static_cast<int32_t>(zero->dtype()))};
   conv.attributes[kQuantOutputAttribute] = a;
   conv.outputs[0] = q.outputs[0];
   erase_node(q);

@@ -24,6 +24,10 @@ const std::vector<Pass>& optimization_pipeline() {
       {"fuse_conv_activation", &fuse_conv_activation_pass},
       {"fuse_conv_residual", &fuse_conv_residual_pass},
       {"fuse_elementwise", &fuse_elementwise_pass},
+      // After fuse_conv_residual: an int8 Conv's residual read as int8.
+      {"fuse_qdq_residual", &fuse_qdq_residual_pass},
+      // Before fuse_qdq_outputs: the Conv before a MaxPool -> Q writes int8.
+      {"fuse_qdq_maxpool", &fuse_qdq_maxpool_pass},
       // After the post-op fusions: the QuantizeLinear ends the fused chain.
       {"fuse_qdq_outputs", &fuse_qdq_outputs_pass},
       {"remove_dead_nodes", &remove_dead_nodes_pass},

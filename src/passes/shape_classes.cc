@@ -14,7 +14,10 @@ namespace {
 constexpr const char* kShapeKeeping[] = {
     "Relu",  "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Clip",    "Elu",  "Selu", "Softplus",
     "Exp",   "Log",       "Neg",     "Abs",  "Sqrt",        "Reciprocal", "Erf",    "Floor", "Ceil", "Identity",
-    "Gelu",  "BatchNormalization"};
+    "Gelu",  "BatchNormalization",
+    // A (de)quantized tensor has its float tensor's shape: the residual Adds
+    // of a QDQ model read the float value whose quantized copy fed the convs.
+    "QuantizeLinear", "DequantizeLinear"};
 
 constexpr const char* kBinary[] = {"Add", "Sub", "Mul", "Div", "Max", "Min"};
 

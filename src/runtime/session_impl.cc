@@ -59,6 +59,7 @@ Expected<std::unique_ptr<Session>> SessionImpl::create(ir::Graph graph, const Se
   for (ir::ValueId v : s->graph_.inputs) s->inputs_.push_back(s->graph_.values[static_cast<size_t>(v)].info);
   for (ir::ValueId v : s->graph_.outputs) s->outputs_.push_back(s->graph_.values[static_cast<size_t>(v)].info);
   s->summarize();
+  s->release_owned_constants();
   s->last_reader_.assign(s->graph_.values.size(), -1);
   for (size_t i = 0; i < s->graph_.nodes.size(); ++i)
     for (ir::ValueId v : s->graph_.nodes[i].inputs)
@@ -107,6 +108,37 @@ void SessionImpl::summarize() {
         d == DataType::kInt8 || d == DataType::kUInt8)
       summary_.parameter_count += t.numel();
   }
+}
+
+// A weight held packed by every node that reads it exists once in memory:
+// the graph's plain tensor goes (its kernels let go of their references
+// after packing). One read plain by any node (a Gather of tied embeddings)
+// or returned as a graph output stays.
+void SessionImpl::release_owned_constants() {
+  std::unordered_set<ir::ValueId> needed(graph_.outputs.begin(), graph_.outputs.end());
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const std::vector<ir::ValueId>& in = graph_.nodes[i].inputs;
+    for (size_t p = 0; p < in.size(); ++p) {
+      if (in[p] != ir::kNoValue && !kernels_[i]->owns_constant_input(p)) needed.insert(in[p]);
+    }
+  }
+  for (auto it = graph_.constants.begin(); it != graph_.constants.end();) {
+    if (needed.count(it->first)) {
+      ++it;
+      continue;
+    }
+    released_shapes_.emplace(it->first, it->second.shape());
+    it = graph_.constants.erase(it);
+  }
+}
+
+const Shape& SessionImpl::shape_of(ir::ValueId v, const RunContext& ctx) const {
+  const Tensor& t = ctx.values[static_cast<size_t>(v)];
+  if (!t.defined()) {
+    auto it = released_shapes_.find(v);
+    if (it != released_shapes_.end()) return it->second;
+  }
+  return t.shape();
 }
 
 std::unique_ptr<RunContext> SessionImpl::acquire_context() const {
@@ -205,7 +237,7 @@ Status SessionImpl::execute_node(size_t index, RunContext& ctx, const MemoryPlan
     t.name = node.name;
     t.op_type = node.op_type;
     t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    for (const Tensor* i : in) t.input_shapes.push_back(i ? i->shape() : Shape{});
+    for (ir::ValueId v : node.inputs) t.input_shapes.push_back(v == ir::kNoValue ? Shape{} : shape_of(v, ctx));
     for (const Tensor* o : out) t.output_shapes.push_back(o->shape());
     trace->push_back(std::move(t));
   }

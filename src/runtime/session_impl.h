@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "ecoinfer/session.h"
@@ -45,6 +46,8 @@ class SessionImpl final : public Session {
   SessionImpl(ir::Graph graph, const SessionOptions& options);
   Status create_kernels();
   void summarize();
+  void release_owned_constants();
+  const Shape& shape_of(ir::ValueId v, const RunContext& ctx) const;
   Status bind_inputs(const std::vector<NamedTensor>& given, RunContext& ctx) const;
   Status execute_node(size_t index, RunContext& ctx, const MemoryPlan* plan, std::vector<ValueUse>* record,
                       std::vector<NodeTrace>* trace) const;
@@ -62,6 +65,9 @@ class SessionImpl final : public Session {
   std::vector<ValueDescription> outputs_;
   ModelSummary summary_;
   std::vector<int> last_reader_;  // per value: the last node that reads it (-1: none)
+  // Constants whose plain tensor was dropped (their kernels hold them
+  // packed): their shapes, for traces and FLOP counts.
+  std::unordered_map<ir::ValueId, Shape> released_shapes_;
   mutable std::mutex pool_mutex_;
   mutable std::vector<std::unique_ptr<RunContext>> idle_contexts_;
 };

@@ -109,7 +109,11 @@ void expect_lines_read(const std::vector<ReadLine>& read, const std::vector<Draw
   }
 }
 
-cv::Rect bounding(const Quad& q) { return cv::boundingRect(std::vector<cv::Point2f>(q.begin(), q.end())); }
+cv::Rect bounding(const LineBox& box) {
+  std::vector<cv::Point2f> points;
+  for (const BoxPoint& p : box) points.emplace_back(p.x, p.y);
+  return cv::boundingRect(points);
+}
 
 class OcrEndToEnd : public ::testing::Test {
  protected:

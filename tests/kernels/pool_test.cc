@@ -3,6 +3,7 @@
 // upsampling, pooling with ceil_mode and asymmetric pads, bad input), each
 // checked against a plain loop written here.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -357,6 +358,58 @@ TEST(Pool, BadInputGivesErrorStatus) {
     set_ints(n, "strides", {0, 1});
     b.output("y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
     EXPECT_FALSE(save_and_load(b, "pool_bad_stride"));
+  }
+}
+
+// A quantized model's MaxPool runs on uint8/int8 (passes/fuse_qdq_maxpool.cc)
+// through its own two-stage integer kernel: it must give the float
+// MaxPool's values, for strides 1, 2 (the compiled-in stride) and 3, with
+// dilation, asymmetric pads and ceil_mode.
+TEST(Pool, IntegerMaxPoolMatchesFloat) {
+  struct Case {
+    int64_t kernel, stride, dilation;
+    std::array<int64_t, 4> pads;
+    bool ceil_mode;
+  };
+  const Case cases[] = {{3, 2, 1, {1, 1, 1, 1}, false}, {3, 1, 1, {1, 0, 2, 1}, false}, {2, 3, 2, {0, 1, 1, 0}, true},
+                        {3, 2, 1, {0, 0, 0, 0}, true}};
+  const Tensor source = testing::random_tensor(DataType::kFloat32, {2, 5, 13, 17}, 8, 0.0f, 255.0f);
+  for (const int32_t type : {onnx::TensorProto::UINT8, onnx::TensorProto::INT8}) {
+    const bool is_signed = type == onnx::TensorProto::INT8;
+    Tensor xf = source.clone();
+    Tensor xi = Tensor::zeros(is_signed ? DataType::kInt8 : DataType::kUInt8, source.shape());
+    for (int64_t i = 0; i < source.numel(); ++i) {
+      const int v = static_cast<int>(source.data<float>()[i]) - (is_signed ? 128 : 0);
+      xf.data<float>()[i] = static_cast<float>(v);
+      if (is_signed) xi.data<int8_t>()[i] = static_cast<int8_t>(v);
+      else xi.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+    }
+    for (const Case& c : cases) {
+      std::vector<Tensor> outputs;
+      for (const int32_t t : {type, static_cast<int32_t>(onnx::TensorProto::FLOAT)}) {
+        ModelBuilder b(12);
+        b.input("x", t, {2, 5, 13, 17});
+        auto* n = b.node("MaxPool", {"x"}, {"y"});
+        set_ints(n, "kernel_shape", {c.kernel, c.kernel});
+        set_ints(n, "strides", {c.stride, c.stride});
+        set_ints(n, "dilations", {c.dilation, c.dilation});
+        set_ints(n, "pads", {c.pads[0], c.pads[1], c.pads[2], c.pads[3]});
+        set_int(n, "ceil_mode", c.ceil_mode);
+        b.output("y", t, {-1, -1, -1, -1});
+        auto out = run_one(b, "pool_integer", t == type ? xi : xf);
+        ASSERT_TRUE(out) << out.status().message();
+        outputs.push_back((*out)[0].tensor);
+      }
+      const Tensor& yi = outputs[0];
+      const Tensor& yf = outputs[1];
+      ASSERT_EQ(yi.shape(), yf.shape());
+      int64_t mismatches = 0;
+      for (int64_t i = 0; i < yf.numel(); ++i) {
+        const float v = is_signed ? yi.data<int8_t>()[i] : yi.data<uint8_t>()[i];
+        mismatches += v != yf.data<float>()[i] ? 1 : 0;
+      }
+      EXPECT_EQ(mismatches, 0) << (is_signed ? "int8" : "uint8") << " kernel " << c.kernel << " stride " << c.stride;
+    }
   }
 }
 

@@ -16,7 +16,7 @@
 #include "ocr_cli.h"
 #include "commands.h"
 #include "ecoinfer/energy.h"
-#include "ocr/ocr_pipeline.h"
+#include "ocr/ocr_api.h"
 #include "pipeline/amdahl.h"
 
 namespace ecoinfer::cli {
@@ -48,13 +48,13 @@ fs::path default_cache_dir() {
   return ".ecoinfer-cache";
 }
 
-nlohmann::json box_json(const ocr::Quad& q) {
+nlohmann::json box_json(const ocr::LineBox& q) {
   nlohmann::json j = nlohmann::json::array();
-  for (const cv::Point2f& p : q) j.push_back({static_cast<int>(p.x), static_cast<int>(p.y)});
+  for (const ocr::BoxPoint& p : q) j.push_back({static_cast<int>(p.x), static_cast<int>(p.y)});
   return j;
 }
 
-std::string box_text(const ocr::Quad& q) {
+std::string box_text(const ocr::LineBox& q) {
   return fmt::format("({},{}) ({},{}) ({},{}) ({},{})", q[0].x, q[0].y, q[1].x, q[1].y, q[2].x, q[2].y, q[3].x,
                      q[3].y);
 }
@@ -80,10 +80,10 @@ int run_ocr(const OcrCliOptions& o) {
   auto precision = ocr::parse_ocr_precision(o.precision);
   if (!precision) return fail(precision.status().message());
   options.precision = *precision;
-  auto ocr_pipeline = ocr::OcrPipeline::load(options);
+  auto ocr_pipeline = ocr::load_ocr_engine(options);  // loads libecoinfer_ocr.so
   if (!ocr_pipeline) return fail(ocr_pipeline.status().message());
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
-  const ocr::OcrPipeline& pipe = **ocr_pipeline;
+  const ocr::OcrEngine& pipe = **ocr_pipeline;
 
   std::unique_ptr<pipeline::StageCache> cache;
   if (!o.no_cache) {

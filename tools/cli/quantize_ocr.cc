@@ -16,7 +16,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "ocr/ocr_pipeline.h"
+#include "ocr/ocr_api.h"
 #include "ocr_cli.h"
 #include "quantize_flags.h"
 
@@ -99,7 +99,7 @@ Status record_model_inputs(const fs::path& models_dir, const std::vector<std::st
   options.models_dir = models_dir;
   options.workers = threads > 0 ? threads : 1;
   options.save_model_inputs = dir;
-  ECOINFER_ASSIGN_OR_RETURN(auto pipe, ocr::OcrPipeline::load(options));
+  ECOINFER_ASSIGN_OR_RETURN(auto pipe, ocr::load_ocr_engine(options));
   fmt::print(stderr, "reading {} calibration images with the fp32 OCR pipeline\n", images.size());
   const ocr::OcrBatchResult result = pipe->run_files(images);
   for (size_t i = 0; i < images.size(); ++i)

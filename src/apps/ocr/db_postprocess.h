@@ -20,6 +20,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "ocr/ocr_api.h"  // DbOptions
+
 namespace ecoinfer::ocr {
 
 using Quad = std::array<cv::Point2f, 4>;
@@ -27,14 +29,6 @@ using Quad = std::array<cv::Point2f, 4>;
 struct TextBox {
   Quad points;  // clockwise from top-left, integer pixel coordinates
   float score = 0;  // mean probability inside the box before unclipping
-};
-
-struct DbOptions {
-  float thresh = 0.3f;       // pixel is text when prob > thresh
-  float box_thresh = 0.6f;   // box kept when its mean prob >= box_thresh
-  float unclip_ratio = 1.5f;
-  int min_size = 3;          // shortest side of a box, map pixels
-  int max_candidates = 1000;
 };
 
 // prob: CV_32F, the det model's map (1x1xHxW squeezed). Boxes come back in

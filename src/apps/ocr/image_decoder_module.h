@@ -9,9 +9,11 @@
 // and libecoinfer itself never load it.
 //
 // The module is built next to libecoinfer.so (build/) and installed next to
-// it (<prefix>/lib); programs find it through their RUNPATH, like a shared
-// library. ECOINFER_IMGDECODE_MODULE=/path/to/libecoinfer_imgdecode.so
-// overrides the search.
+// it (<prefix>/lib), where module_loader.h looks first.
+// ECOINFER_IMGDECODE_MODULE=/path/to/libecoinfer_imgdecode.so overrides the
+// search. libecoinfer_ocr.so (ocr_module.h), itself loaded on demand, loads
+// it with the OCR models (load_image_decoder); programs that link the OCR
+// code (its tests) load it at their first decode.
 #pragma once
 
 #include <cstddef>

@@ -1,14 +1,11 @@
 #include "ocr/image_io.h"
 
-#include <dlfcn.h>
-
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <vector>
 
-#include "ecoinfer/session.h"
 #include "ocr/image_decoder_module.h"
+#include "ocr/module_loader.h"
 
 namespace ecoinfer::ocr {
 namespace fs = std::filesystem;
@@ -43,59 +40,32 @@ Status check_not_truncated(std::string_view bytes) {
   return Status::ok();
 }
 
+using DecodeFunction = decltype(&ecoinfer_imgdecode_v1);
+
 // The decode function of libecoinfer_imgdecode.so, or why it could not be
 // loaded; loaded once per process, on the first decode, never unloaded.
-struct ImageDecoder {
-  decltype(&ecoinfer_imgdecode_v1) decode = nullptr;
-  std::string error;
-};
-
-// The module's path beside libecoinfer.so (the build folder, or <prefix>/lib
-// once installed), when it is there; else the bare name.
-std::string default_module_file() {
-  Dl_info library{};
-  if (dladdr(reinterpret_cast<const void*>(&Session::load), &library) != 0 && library.dli_fname != nullptr) {
-    const fs::path beside = fs::path(library.dli_fname).parent_path() / kImageDecoderModuleFile;
-    std::error_code ec;
-    if (fs::exists(beside, ec)) return beside.string();
-  }
-  return kImageDecoderModuleFile;
-}
-
-ImageDecoder load_image_decoder() {
-  const char* chosen = std::getenv(kImageDecoderModuleEnv);
-  const std::string file = chosen != nullptr && *chosen != '\0' ? chosen : default_module_file();
-  // Beside libecoinfer.so first: a bare name is searched from the RUNPATH of
-  // whoever calls dlopen, and under AddressSanitizer that is libasan (its
-  // dlopen interceptor), which has none. The bare name falls back to
-  // LD_LIBRARY_PATH and the system's folders.
-  void* module = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (module == nullptr)
-    return {nullptr, "cannot load the image decoder module " + file + " (" + dlerror() +
-                         "): build it (cmake --build build --target ecoinfer_imgdecode), install it beside "
-                         "libecoinfer.so, or set " + kImageDecoderModuleEnv + " to its path"};
-  auto* decode = reinterpret_cast<decltype(&ecoinfer_imgdecode_v1)>(dlsym(module, kImageDecoderSymbol));
-  if (decode == nullptr)
-    return {nullptr, "the image decoder module " + file + " has no " + kImageDecoderSymbol +
-                         ": it is from another ecoinfer version; rebuild or reinstall it"};
-  return {decode, ""};
-}
-
-const ImageDecoder& image_decoder() {
-  static const ImageDecoder decoder = load_image_decoder();  // C++11: initialized once, thread-safe
+const Expected<DecodeFunction>& image_decoder() {
+  static const Expected<DecodeFunction> decoder = []() -> Expected<DecodeFunction> {  // initialized once, thread-safe
+    ECOINFER_ASSIGN_OR_RETURN(void* symbol, load_module_symbol({kImageDecoderModuleFile, kImageDecoderModuleEnv,
+                                                                kImageDecoderSymbol, "image decoder module",
+                                                                "ecoinfer_imgdecode"}));
+    return reinterpret_cast<DecodeFunction>(symbol);
+  }();
   return decoder;
 }
 
 }  // namespace
 
+Status load_image_decoder() { return image_decoder().status(); }
+
 Expected<cv::Mat> decode_image(std::string_view bytes, int64_t max_pixels) {
   if (bytes.empty()) return invalid_argument("the file is empty, not an image");
   ECOINFER_RETURN_IF_ERROR(check_not_truncated(bytes));
-  const ImageDecoder& decoder = image_decoder();
-  if (decoder.decode == nullptr) return not_found(decoder.error);
+  const Expected<DecodeFunction>& decode = image_decoder();
+  if (!decode) return decode.status();
   cv::Mat image;
   char error[512] = "";
-  if (decoder.decode(bytes.data(), bytes.size(), &image, error, sizeof error) != 0)
+  if ((*decode)(bytes.data(), bytes.size(), &image, error, sizeof error) != 0)
     return invalid_argument(std::string("cannot decode the image: ") + error);
   if (image.empty()) return invalid_argument("not an image OpenCV can decode (expected PNG, JPEG, BMP, TIFF or WebP)");
   if (static_cast<int64_t>(image.rows) * image.cols > max_pixels)

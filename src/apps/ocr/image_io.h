@@ -21,12 +21,9 @@
 #include <opencv2/core.hpp>
 
 #include "ecoinfer/status.h"
+#include "ocr/ocr_api.h"  // kDefaultMaxPixels
 
 namespace ecoinfer::ocr {
-
-// Images with more pixels are refused before OCR spends memory on them
-// (40 megapixels: larger than any phone photo we expect, about 120 MB as BGR).
-inline constexpr int64_t kDefaultMaxPixels = 40'000'000;
 
 // A missing file, a folder, an unreadable or an empty file each give a
 // one-line error (without the path: the caller names the file).
@@ -35,6 +32,11 @@ Expected<std::string> read_file_bytes(const std::filesystem::path& path);
 // Bytes that are no image, or an image over max_pixels, give a one-line
 // error; never an exception.
 Expected<cv::Mat> decode_image(std::string_view bytes, int64_t max_pixels = kDefaultMaxPixels);
+
+// Loads the image decoder module now rather than at the first decode: a
+// server pays for imgcodecs' ~120 libraries when it loads the OCR model,
+// not in its first request, and a missing module fails the load.
+Status load_image_decoder();
 
 // Both, with the path in the error.
 Expected<cv::Mat> read_image(const std::filesystem::path& path, int64_t max_pixels = kDefaultMaxPixels);

@@ -147,6 +147,9 @@ struct QuantConv {
 struct PlanShapes {
   Shape x, out;
   std::vector<Dims> operands;  // right-aligned to out's rank
+  // float32, or uint8/int8 for an int8 Conv's residual (fuse_qdq_residual:
+  // the post-ops add its raw integers).
+  std::vector<memory::data_type> operand_types;
   memory::data_type src_type = memory::data_type::f32;
   bool src_zero_point = true;  // int8: pass the input's zero point to oneDNN (when it is not 0)
   bool plan_bias = false;      // the plan brings an int32 bias of its own (zero-point padding)
@@ -181,8 +184,10 @@ class ConvKernel final : public Kernel {
     std::vector<const Shape*> key_shapes = {&x->shape(), &w->shape()};
     for (int i : post_ops_.binary_inputs()) {
       const Tensor* t = ctx.input(static_cast<size_t>(i));
-      if (t == nullptr || t->dtype() != DataType::kFloat32) {
-        return unimplemented(fmt::format("{}: fused operand (input {}) must be float32", who_, i));
+      const bool integer = t != nullptr && (t->dtype() == DataType::kUInt8 || t->dtype() == DataType::kInt8);
+      if (t == nullptr || (t->dtype() != DataType::kFloat32 && !(quant_.enabled && integer))) {
+        return unimplemented(fmt::format("{}: fused operand (input {}) must be float32 (or uint8/int8 for an int8 Conv)",
+                                         who_, i));
       }
       operands.push_back(t);
       key_shapes.push_back(&t->shape());
@@ -479,7 +484,7 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
     return std::shared_ptr<const ConvPlan>(std::move(plan));
   }
 
-  PlanShapes shapes{x.shape(), out_shape, {}, quant_.enabled ? onednn_type(x.dtype()) : memory::data_type::f32};
+  PlanShapes shapes{x.shape(), out_shape, {}, {}, quant_.enabled ? onednn_type(x.dtype()) : memory::data_type::f32};
   const Dims out = onednn::to_dims(out_shape);
   const int64_t batch = out[0];
   bool per_image = false;
@@ -496,6 +501,13 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
                                        who_, shape_to_string(operands[i]->shape())));
     }
     per_image |= batch > 1 && dims != out && !(dims[0] == 1 && one_pixel);
+    const DataType type = operands[i]->dtype();
+    const bool integer = type == DataType::kUInt8 || type == DataType::kInt8;
+    if (type != DataType::kFloat32 && !(quant_.enabled && integer && dims == out)) {
+      return unimplemented(fmt::format("{}: a fused operand of type {} is not supported (float32, or uint8/int8 of the "
+                                       "output's shape for an int8 Conv)", who_, dtype_name(type)));
+    }
+    shapes.operand_types.push_back(onednn_type(type));
     shapes.operands.push_back(std::move(dims));
   }
   std::vector<int64_t> operand_image(operands.size(), 0);
@@ -633,9 +645,10 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   std::vector<memory::desc> src1;
   for (size_t i = 0; i < shapes.operands.size(); ++i) {
     const Dims& dims = shapes.operands[i];
-    const memory::desc wanted = dims == dst_dims ? layout_desc(dst_dims, dst_layout) : onednn::plain_f32(dims);
+    const memory::data_type type = shapes.operand_types[i];
+    const memory::desc wanted = dims == dst_dims ? layout_desc(dst_dims, dst_layout, type) : onednn::plain_f32(dims);
     Staged& s = plan->binary.emplace_back();
-    stage(s, tensor_desc(dims, layouts_.binary_channels_last[i], wanted), wanted, true, workspace);
+    stage(s, tensor_desc(dims, layouts_.binary_channels_last[i], wanted, type), wanted, true, workspace);
     src1.push_back(wanted);
   }
   // In place only where the primitive writes the tensor's own layout and
@@ -697,8 +710,8 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   plan->bias = bias;
   plan->weights = chosen_w;
   if (constant_w) {
-    memory plain(plain_w, engine, const_cast<void*>(const_weights_.raw_data()));
-    plan->packed_weights = packed_.get(chosen_w, plain);
+    if (!packed_.holds()) packed_.hold(const_weights_, plain_w);
+    plan->packed_weights = packed_.get(chosen_w);
   }
   return plan;
 }
@@ -797,7 +810,8 @@ Status ConvKernel::run(const ConvPlan& plan, const Tensor& x, const Tensor& w, c
     else if (b != nullptr) args.emplace(DNNL_ARG_BIAS, memory(plan.bias, engine, const_cast<void*>(b->raw_data())));
     for (size_t i = 0; i < operands.size(); ++i) {
       if (static_cast<int>(i) == plan.sum_operand) continue;  // the destination holds it
-      const float* operand = operands[i]->data<float>() + n * plan.operand_image[i];
+      const char* operand = static_cast<const char*>(operands[i]->raw_data()) +
+                            n * plan.operand_image[i] * dtype_size(operands[i]->dtype());
       args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(plan.binary_positions[i]) | DNNL_ARG_SRC_1,
                    bind_input(plan.binary[i], operand, workspace));
     }

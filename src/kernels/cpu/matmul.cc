@@ -106,11 +106,12 @@ struct MatmulPlan {
   bool prefill_c = false;  // Gemm: Y holds beta*C before the product (sum post-op)
 };
 
-// Builds the primitive for plain src/dst and, when `constant_b` is given,
-// packs it into the weights layout the primitive prefers.
+// Builds the primitive for plain src/dst and, when `constant_b` (B is in
+// `packed`), takes B in the layout already packed when oneDNN runs it as
+// fast, else packs it into the layout the primitive prefers.
 // `bf16` (with constant B only): A and B in bf16, f32 accumulation and Y.
 // `quant` (enabled): the int8 primitive; src, dst and plain_b carry its types.
-Status build_primitive(MatmulPlan& plan, const memory::desc& plain_b, const Tensor* constant_b,
+Status build_primitive(MatmulPlan& plan, const memory::desc& plain_b, bool constant_b,
                        onednn::PostOpChain& chain, onednn::PackedWeights& packed, bool bf16,
                        const QuantMatmul& quant) {
   const auto& engine = onednn::cpu_engine();
@@ -121,7 +122,7 @@ Status build_primitive(MatmulPlan& plan, const memory::desc& plain_b, const Tens
   }
   ECOINFER_ASSIGN_OR_RETURN(dnnl::post_ops ops, chain.finish());
   plan.constant_args = chain.constant_args();
-  bf16 = bf16 && constant_b != nullptr && !quant.enabled;
+  bf16 = bf16 && constant_b && !quant.enabled;
   const auto compute_type = quant.enabled ? memory::data_type::s8
                             : bf16        ? memory::data_type::bf16
                                           : memory::data_type::f32;
@@ -137,17 +138,18 @@ Status build_primitive(MatmulPlan& plan, const memory::desc& plain_b, const Tens
   dnnl::primitive_attr attr = onednn::scratchpad_attr();
   attr.set_post_ops(ops);
   if (quant.enabled) set_quant_attributes(attr, quant, plan.dst.dims().back());
-  dnnl::matmul::desc d = plan.bias ? dnnl::matmul::desc(plan.src_compute, want_b, plan.bias, plan.dst)
-                                   : dnnl::matmul::desc(plan.src_compute, want_b, plan.dst);
-  dnnl::matmul::primitive_desc pd(d, attr, engine);
+  auto make_pd = [&](const memory::desc& weights) {
+    dnnl::matmul::desc d = plan.bias ? dnnl::matmul::desc(plan.src_compute, weights, plan.bias, plan.dst)
+                                     : dnnl::matmul::desc(plan.src_compute, weights, plan.dst);
+    return dnnl::matmul::primitive_desc(d, attr, engine);
+  };
+  dnnl::matmul::primitive_desc pd = make_pd(want_b);
+  if (constant_b) pd = onednn::on_packed_layout(pd, packed, make_pd);
   onednn::note_implementation(quant.enabled ? "matmul int8" : bf16 ? "matmul bf16" : "matmul", pd.impl_info_str());
   plan.weights = pd.weights_desc();
   plan.scratchpad = pd.scratchpad_desc();
   plan.primitive = dnnl::matmul(pd);
-  if (constant_b) {
-    memory plain(plain_b, engine, const_cast<void*>(constant_b->raw_data()));
-    plan.packed_weights = packed.get(plan.weights, plain);
-  }
+  if (constant_b) plan.packed_weights = packed.get(plan.weights);
   return Status::ok();
 }
 
@@ -208,28 +210,41 @@ class MatMulKernel final : public Kernel {
   MatMulKernel(const KernelInfo& info, onednn::FusedPostOps post_ops, QuantMatmul quant)
       : who_(info.node().describe()), post_ops_(std::move(post_ops)), quant_(std::move(quant)) {
     const DataType weight_type = quant_.enabled ? DataType::kInt8 : DataType::kFloat32;
-    if (const Tensor* b = info.constant_input(1); b && b->dtype() == weight_type && !quant_.activation_b) const_b_ = *b;
+    const Tensor* b = info.constant_input(1);
+    has_const_b_ = b && b->dtype() == weight_type && !quant_.activation_b;
+    // A constant weight matrix ([K,N] or a [K] column) lives on only in
+    // packed_; a batched constant B is read plain at run time.
+    if (has_const_b_ && b->rank() >= 1 && b->rank() <= 2) {
+      b_shape_ = b->shape();
+      const int64_t n = b->rank() == 1 ? 1 : b->dim(1);
+      packed_.hold(*b, plain({b->dim(0), n}, onednn_type(weight_type)));
+    }
     bf16_ = info.attr_int(passes::kComputeBf16Attribute, 0) == 1;
   }
+
+  bool owns_constant_input(size_t i) const override { return i == 1 && packed_.holds(); }
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* a = ctx.input(0);
     const Tensor* b = ctx.input(1);
-    if (a == nullptr || b == nullptr) return invalid_argument(who_ + ": needs inputs A and B");
-    ECOINFER_RETURN_IF_ERROR(check_types(*a, *b));
-    if (a->rank() == 0 || b->rank() == 0) return shape_error("MatMul operands must have rank 1 or more", *a, *b);
+    // Packed B: the session may have dropped the plain tensor (b is empty).
+    const bool packed_b = packed_.holds();
+    if (a == nullptr || (b == nullptr && !packed_b)) return invalid_argument(who_ + ": needs inputs A and B");
+    const Shape& bs = packed_b ? b_shape_ : b->shape();
+    ECOINFER_RETURN_IF_ERROR(check_types(*a, packed_b ? DataType::kUndefined : b->dtype()));
+    if (a->rank() == 0 || bs.empty()) return shape_error("MatMul operands must have rank 1 or more", a->shape(), bs);
     const int64_t k = a->shape().back();
-    const int64_t kb = b->rank() == 1 ? b->dim(0) : b->dim(b->rank() - 2);
-    if (k != kb) return shape_error(fmt::format("inner dimensions differ ({} vs {})", k, kb), *a, *b);
+    const int64_t kb = bs.size() == 1 ? bs[0] : bs[bs.size() - 2];
+    if (k != kb) return shape_error(fmt::format("inner dimensions differ ({} vs {})", k, kb), a->shape(), bs);
     ZeroPoints zeros;
     int32_t src_zero = quant_.input_zero, weight_zero = quant_.weight_zero;
     if (quant_.runtime_zero) ECOINFER_RETURN_IF_ERROR(read_runtime_zeros(ctx, *a, src_zero));
     if (quant_.runtime_zero || src_zero != 0) zeros.src = &src_zero;
-    std::vector<const Shape*> key_shapes = {&a->shape(), &b->shape()};
+    std::vector<const Shape*> key_shapes = {&a->shape(), &bs};
     ECOINFER_ASSIGN_OR_RETURN(std::vector<const Tensor*> operands, fused_operands(post_ops_, ctx, who_, key_shapes));
     const onednn::ShapeKey key = onednn::shape_key(key_shapes);
     return onednn::guard(who_, [&]() -> Status {
-      auto plan = cache_.get(key, [&]() { return make_plan(*a, *b, operands); });
+      auto plan = cache_.get(key, [&]() { return make_plan(*a, bs, operands); });
       if (!plan) return plan.status();
       const MatmulPlan& p = **plan;
       Tensor* y = ctx.output(0, quant_.output, p.out_shape);
@@ -241,7 +256,7 @@ class MatMulKernel final : public Kernel {
         std::fill_n(y->data<float>(), y->numel(), 0.0f);
         return Status::ok();
       }
-      const void* b_data = b->raw_data();
+      const void* b_data = packed_b ? nullptr : b->raw_data();
       if (quant_.activation_b) {
         b_data = signed_b(*b, weight_zero);
         zeros.weights = &weight_zero;
@@ -252,37 +267,40 @@ class MatMulKernel final : public Kernel {
   }
 
  private:
-  Status shape_error(const std::string& what, const Tensor& a, const Tensor& b) const {
-    return invalid_argument(fmt::format("{}: {} (A is {}, B is {})", who_, what, shape_to_string(a.shape()),
-                                        shape_to_string(b.shape())));
+  Status shape_error(const std::string& what, const Shape& a, const Shape& b) const {
+    return invalid_argument(fmt::format("{}: {} (A is {}, B is {})", who_, what, shape_to_string(a),
+                                        shape_to_string(b)));
   }
-  Status check_types(const Tensor& a, const Tensor& b) const;
+  // `b_type`: kUndefined when B is packed_'s (its type was checked at creation).
+  Status check_types(const Tensor& a, DataType b_type) const;
   Status read_runtime_zeros(KernelContext& ctx, const Tensor& a, int32_t& src_zero) const;
   const void* signed_b(const Tensor& b, int32_t& zero) const;
-  Expected<std::shared_ptr<const MatmulPlan>> make_plan(const Tensor& a, const Tensor& b,
+  Expected<std::shared_ptr<const MatmulPlan>> make_plan(const Tensor& a, const Shape& b_shape,
                                                         const std::vector<const Tensor*>& operands) const;
 
   std::string who_;
   onednn::FusedPostOps post_ops_;
   QuantMatmul quant_;
-  Tensor const_b_;
+  bool has_const_b_ = false;  // B is a constant of the weight type
+  Shape b_shape_;             // B's shape when packed_ holds it
   bool bf16_ = false;  // bf16 A and B (constant B only), f32 accumulation and Y
   onednn::ShapeCache<MatmulPlan> cache_;
   mutable onednn::PackedWeights packed_;  // touched only inside cache_.get's make()
 };
 
-Status MatMulKernel::check_types(const Tensor& a, const Tensor& b) const {
+Status MatMulKernel::check_types(const Tensor& a, DataType b_type) const {
+  if (b_type == DataType::kUndefined) b_type = quant_.enabled ? DataType::kInt8 : DataType::kFloat32;
   if (!quant_.enabled) {
-    if (a.dtype() == DataType::kFloat32 && b.dtype() == DataType::kFloat32) return Status::ok();
+    if (a.dtype() == DataType::kFloat32 && b_type == DataType::kFloat32) return Status::ok();
     return unimplemented(fmt::format("{}: only float32 MatMul is supported (A is {}, B is {}); integer products "
                                      "are MatMulInteger or a quantized model's job",
-                                     who_, dtype_name(a.dtype()), dtype_name(b.dtype())));
+                                     who_, dtype_name(a.dtype()), dtype_name(b_type)));
   }
-  const bool b_ok = quant_.activation_b ? is_int8(b.dtype()) : const_b_.defined();
+  const bool b_ok = quant_.activation_b ? is_int8(b_type) : has_const_b_;
   if (is_int8(a.dtype()) && b_ok) return Status::ok();
   return unimplemented(fmt::format("{}: an int8 MatMul needs uint8/int8 A and {} B (A is {}, B is {})", who_,
                                    quant_.activation_b ? "uint8/int8" : "constant int8", dtype_name(a.dtype()),
-                                   dtype_name(b.dtype())));
+                                   dtype_name(b_type)));
 }
 
 // MatMulInteger (and its fused dynamic form): A's zero point (input 2) is one
@@ -316,30 +334,30 @@ const void* MatMulKernel::signed_b(const Tensor& b, int32_t& zero) const {
   return out;
 }
 
-Expected<std::shared_ptr<const MatmulPlan>> MatMulKernel::make_plan(const Tensor& a, const Tensor& b,
+Expected<std::shared_ptr<const MatmulPlan>> MatMulKernel::make_plan(const Tensor& a, const Shape& b_shape,
                                                                     const std::vector<const Tensor*>& operands) const {
   // numpy rules: a 1-D A is a row [1,K], a 1-D B a column [K,1]; the added
   // dims are dropped from the result.
-  Shape as = a.shape(), bs = b.shape();
+  Shape as = a.shape(), bs = b_shape;
   if (as.size() == 1) as.insert(as.begin(), 1);
   if (bs.size() == 1) bs.push_back(1);
   const int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
   const size_t rank = std::max(as.size(), bs.size());
-  if (rank > 12) return shape_error("rank above 12 is not supported", a, b);
+  if (rank > 12) return shape_error("rank above 12 is not supported", a.shape(), b_shape);
 
   Shape batch(rank - 2, 1);
   for (size_t i = 0; i + 2 < rank; ++i) {
     const size_t ai = i + as.size() - rank, bi = i + bs.size() - rank;  // wrap below 0 = absent
     const int64_t da = i + as.size() >= rank ? as[ai] : 1, db = i + bs.size() >= rank ? bs[bi] : 1;
     if (da != db && da != 1 && db != 1) {
-      return shape_error(fmt::format("batch dimensions {} and {} do not broadcast", da, db), a, b);
+      return shape_error(fmt::format("batch dimensions {} and {} do not broadcast", da, db), a.shape(), b_shape);
     }
     batch[i] = da == 1 ? db : da;
   }
   auto plan = std::make_shared<MatmulPlan>();
   plan->out_shape = batch;
   if (a.rank() > 1) plan->out_shape.push_back(m);
-  if (b.rank() > 1) plan->out_shape.push_back(n);
+  if (b_shape.size() > 1) plan->out_shape.push_back(n);
   plan->zero_k = k == 0;
   if (plan->zero_k || shape_numel(plan->out_shape) == 0) return std::shared_ptr<const MatmulPlan>(std::move(plan));
 
@@ -352,8 +370,8 @@ Expected<std::shared_ptr<const MatmulPlan>> MatMulKernel::make_plan(const Tensor
   bool foldable = true;  // every operand is one row broadcast, or the whole result
   for (const Tensor* t : operands) {
     ECOINFER_ASSIGN_OR_RETURN(Dims dims, onednn::broadcast_into(t->shape(), onednn::to_dims(plan->out_shape), who_));
-    if (a.rank() == 1) dims.insert(dims.end() - (b.rank() > 1 ? 1 : 0), 1);
-    if (b.rank() == 1) dims.push_back(1);
+    if (a.rank() == 1) dims.insert(dims.end() - (b_shape.size() > 1 ? 1 : 0), 1);
+    if (b_shape.size() == 1) dims.push_back(1);
     foldable &= dims == yd || std::all_of(dims.begin(), dims.end() - 1, [](int64_t d) { return d == 1; });
     operand_dims.push_back(std::move(dims));
   }
@@ -362,14 +380,14 @@ Expected<std::shared_ptr<const MatmulPlan>> MatMulKernel::make_plan(const Tensor
   const auto b_type = quant_.enabled ? memory::data_type::s8 : memory::data_type::f32;
   const auto dst_type = onednn_type(quant_.output);
   memory::desc plain_b;
-  const Tensor* constant_b = nullptr;
+  bool constant_b = false;
   if (bs.size() == 2 && foldable) {
     // One weight matrix: fold A's batch dims into M and pack B once.
     const int64_t rows = shape_numel(as) / k;
     plan->src = plain({rows, k}, src_type);
     plan->dst = plain({rows, n}, dst_type);
     plain_b = plain({k, n}, b_type);
-    if (const_b_.defined()) constant_b = &const_b_;
+    constant_b = packed_.holds();
     for (const Dims& d : operand_dims) plan->src1.push_back(onednn::plain_f32(d == yd ? Dims{rows, n} : Dims{1, d.back()}));
   } else {
     Dims ad(rank, 1), bd(rank, 1);
@@ -383,6 +401,13 @@ Expected<std::shared_ptr<const MatmulPlan>> MatMulKernel::make_plan(const Tensor
   onednn::PostOpChain chain(plan->dst.dims().size());
   plan->binary_positions = post_ops_.append_to(chain, plan->src1);
   ECOINFER_RETURN_IF_ERROR(build_primitive(*plan, plain_b, constant_b, chain, packed_, bf16_, quant_));
+  if (!constant_b && packed_.holds()) {
+    // A fused operand kept the batch dims: the primitive reads B plain, as
+    // [1.., K, N], which has the bytes of a plain [K, N] (made from the
+    // packed copy once and kept with it).
+    const memory flat = packed_.get(plain({k, n}, b_type));
+    plan->packed_weights = memory(plain_b, onednn::cpu_engine(), flat.get_data_handle());
+  }
   return std::shared_ptr<const MatmulPlan>(std::move(plan));
 }
 
@@ -398,15 +423,16 @@ class GemmKernel final : public Kernel {
     const Tensor* b = info.constant_input(1);
     if (quant_.enabled) {
       // fuse_qdq_matmul folded alpha into the scales and beta * C into the int32 bias.
-      if (b && b->dtype() == DataType::kInt8) const_b_ = *b;
+      if (b && b->dtype() == DataType::kInt8) hold_b(*b);
       return;
     }
     if (b && b->dtype() == DataType::kFloat32 && alpha != 0.0f) {
       // Fold alpha into the constant weights, so the primitive needs no scale.
-      const_b_ = alpha == 1.0f ? *b : b->clone();
+      Tensor scaled = alpha == 1.0f ? *b : b->clone();
       if (alpha != 1.0f) {
-        for (float& v : const_b_.span<float>()) v *= alpha;
+        for (float& v : scaled.span<float>()) v *= alpha;
       }
+      hold_b(std::move(scaled));
       product_scale_ = 1.0f;
     } else {
       product_scale_ = alpha;
@@ -424,16 +450,26 @@ class GemmKernel final : public Kernel {
   }
 
   Status compute(KernelContext& ctx) const override;
+  bool owns_constant_input(size_t i) const override { return i == 1 && packed_.holds(); }
 
  private:
-  Status shape_error(const std::string& what, const Tensor& a, const Tensor& b) const {
-    return invalid_argument(fmt::format("{}: {} (A is {}, B is {})", who_, what, shape_to_string(a.shape()),
-                                        shape_to_string(b.shape())));
+  Status shape_error(const std::string& what, const Shape& a, const Shape& b) const {
+    return invalid_argument(fmt::format("{}: {} (A is {}, B is {})", who_, what, shape_to_string(a),
+                                        shape_to_string(b)));
+  }
+  // Constant 2-D B (alpha folded in) lives on only in packed_.
+  void hold_b(Tensor b) {
+    if (b.rank() != 2) return;
+    b_shape_ = b.shape();
+    const int64_t k = trans_b_ ? b.dim(1) : b.dim(0), n = trans_b_ ? b.dim(0) : b.dim(1);
+    const memory::desc desc({k, n}, onednn_type(b.dtype()), trans_b_ ? Dims{1, k} : Dims{n, 1});
+    packed_.hold(std::move(b), desc);
   }
   Expected<std::shared_ptr<const MatmulPlan>> make_plan(int64_t m, int64_t k, int64_t n, const Tensor* c,
                                                         const std::vector<const Tensor*>& operands,
                                                         DataType a_type) const;
-  Status check_types(const Tensor& a, const Tensor& b, const Tensor* c, int64_t n) const;
+  // `b_type`: kUndefined when B is packed_'s (its type was checked at creation).
+  Status check_types(const Tensor& a, DataType b_type, const Tensor* c, int64_t n) const;
   // True when C is one row of N values: it becomes the primitive's bias.
   static bool c_is_row(const Tensor& c, int64_t n) {
     return (c.rank() == 1 && c.dim(0) == n) || (c.rank() == 2 && c.dim(0) == 1 && c.dim(1) == n);
@@ -447,7 +483,7 @@ class GemmKernel final : public Kernel {
   onednn::FusedPostOps post_ops_;
   QuantMatmul quant_;
   float product_scale_ = 1.0f;  // alpha still to apply to A*B (1 when folded into B)
-  Tensor const_b_;
+  Shape b_shape_;               // B's shape when packed_ holds it
   bool bf16_ = false;  // bf16 A and B (constant B only), f32 accumulation and Y
   Tensor scaled_c_;  // constant C times beta / product_scale_, for the bias
   onednn::ShapeCache<MatmulPlan> cache_;
@@ -494,22 +530,23 @@ Expected<std::shared_ptr<const MatmulPlan>> GemmKernel::make_plan(int64_t m, int
   }
   plan->binary_positions = post_ops_.append_to(chain, plan->src1);
   ECOINFER_RETURN_IF_ERROR(
-      build_primitive(*plan, plain_b, const_b_.defined() ? &const_b_ : nullptr, chain, packed_, bf16_, quant_));
+      build_primitive(*plan, plain_b, packed_.holds(), chain, packed_, bf16_, quant_));
   return std::shared_ptr<const MatmulPlan>(std::move(plan));
 }
 
-Status GemmKernel::check_types(const Tensor& a, const Tensor& b, const Tensor* c, int64_t n) const {
+Status GemmKernel::check_types(const Tensor& a, DataType b_type, const Tensor* c, int64_t n) const {
+  if (b_type == DataType::kUndefined) b_type = quant_.enabled ? DataType::kInt8 : DataType::kFloat32;
   if (quant_.enabled) {
-    const bool ok = is_int8(a.dtype()) && const_b_.defined() &&
+    const bool ok = is_int8(a.dtype()) && packed_.holds() &&
                     (c == nullptr || (c->dtype() == DataType::kInt32 && c_is_row(*c, n)));
     if (ok) return Status::ok();
     return unimplemented(fmt::format("{}: an int8 Gemm needs uint8/int8 A, constant int8 B and an int32 row C "
-                                     "(A is {}, B is {})", who_, dtype_name(a.dtype()), dtype_name(b.dtype())));
+                                     "(A is {}, B is {})", who_, dtype_name(a.dtype()), dtype_name(b_type)));
   }
-  if (a.dtype() != DataType::kFloat32 || b.dtype() != DataType::kFloat32 ||
+  if (a.dtype() != DataType::kFloat32 || b_type != DataType::kFloat32 ||
       (c != nullptr && c->dtype() != DataType::kFloat32)) {
     return unimplemented(fmt::format("{}: only float32 Gemm is supported (A is {}, B is {})", who_,
-                                     dtype_name(a.dtype()), dtype_name(b.dtype())));
+                                     dtype_name(a.dtype()), dtype_name(b_type)));
   }
   return Status::ok();
 }
@@ -518,12 +555,15 @@ Status GemmKernel::compute(KernelContext& ctx) const {
   const Tensor* a = ctx.input(0);
   const Tensor* b = ctx.input(1);
   const Tensor* c = has_c_ ? ctx.input(2) : nullptr;
-  if (a == nullptr || b == nullptr) return invalid_argument(who_ + ": needs inputs A and B");
-  if (a->rank() != 2 || b->rank() != 2) return shape_error("A and B must be 2-D", *a, *b);
+  // Packed B: the session may have dropped the plain tensor (b is empty).
+  const bool packed_b = packed_.holds();
+  if (a == nullptr || (b == nullptr && !packed_b)) return invalid_argument(who_ + ": needs inputs A and B");
+  const Shape& bs = packed_b ? b_shape_ : b->shape();
+  if (a->rank() != 2 || bs.size() != 2) return shape_error("A and B must be 2-D", a->shape(), bs);
   const int64_t m = trans_a_ ? a->dim(1) : a->dim(0), k = trans_a_ ? a->dim(0) : a->dim(1);
-  const int64_t kb = trans_b_ ? b->dim(1) : b->dim(0), n = trans_b_ ? b->dim(0) : b->dim(1);
-  ECOINFER_RETURN_IF_ERROR(check_types(*a, *b, c, n));
-  if (k != kb) return shape_error(fmt::format("inner dimensions differ ({} vs {})", k, kb), *a, *b);
+  const int64_t kb = trans_b_ ? bs[1] : bs[0], n = trans_b_ ? bs[0] : bs[1];
+  ECOINFER_RETURN_IF_ERROR(check_types(*a, packed_b ? DataType::kUndefined : b->dtype(), c, n));
+  if (k != kb) return shape_error(fmt::format("inner dimensions differ ({} vs {})", k, kb), a->shape(), bs);
   if (c != nullptr) {
     const bool ok = c->rank() <= 2 && (c->rank() < 1 || c->shape().back() == 1 || c->shape().back() == n) &&
                     (c->rank() < 2 || c->dim(0) == 1 || c->dim(0) == m);
@@ -532,7 +572,7 @@ Status GemmKernel::compute(KernelContext& ctx) const {
                                           shape_to_string(c->shape()), m, n));
     }
   }
-  std::vector<const Shape*> key_shapes = {&a->shape(), &b->shape(), c != nullptr ? &c->shape() : nullptr};
+  std::vector<const Shape*> key_shapes = {&a->shape(), &bs, c != nullptr ? &c->shape() : nullptr};
   ECOINFER_ASSIGN_OR_RETURN(std::vector<const Tensor*> operands, fused_operands(post_ops_, ctx, who_, key_shapes));
   const onednn::ShapeKey key = onednn::shape_key(key_shapes);
   return onednn::guard(who_, [&]() -> Status {
@@ -544,7 +584,7 @@ Status GemmKernel::compute(KernelContext& ctx) const {
     if (quant_.enabled) {
       if (p.zero_k) return unimplemented(who_ + ": an int8 Gemm with an empty inner dimension");
       int32_t src_zero = quant_.input_zero;
-      execute(p, a->raw_data(), b->raw_data(), c != nullptr ? c->raw_data() : nullptr, operands, y->raw_data(),
+      execute(p, a->raw_data(), nullptr, c != nullptr ? c->raw_data() : nullptr, operands, y->raw_data(),
               {src_zero != 0 ? &src_zero : nullptr, nullptr});
       return Status::ok();
     }
@@ -570,7 +610,7 @@ Status GemmKernel::compute(KernelContext& ctx) const {
         bias = scaled.data();
       }
     }
-    execute(p, a->raw_data(), b->raw_data(), bias, operands, yp);
+    execute(p, a->raw_data(), packed_b ? nullptr : b->raw_data(), bias, operands, yp);
     return Status::ok();
   });
 }

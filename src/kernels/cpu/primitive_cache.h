@@ -12,8 +12,11 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include <malloc.h>
 
 #include <dnnl.hpp>
 
@@ -88,28 +91,105 @@ class ShapeCache {
   mutable std::vector<ShapeKey> order_;  // insertion order, for eviction
 };
 
-// Constant weights reordered into the layouts primitives ask for, packed
-// once per layout: shapes whose primitives choose the same weights layout
-// share one packed copy. Not thread-safe on its own: use it from inside a
-// ShapeCache::get make() callback, which holds the cache's lock.
+// Constant weights held once, in packed form. The plain tensor is kept only
+// until the first primitive asks for its layout: the weights are packed
+// into it (or, when that layout is the plain one, the plain buffer is
+// adopted as is) and the plain tensor is let go, so a model's weights are
+// not in memory twice. Primitives for later shapes ask for preferred()
+// first; a layout oneDNN insists on is derived from the packed copy, never
+// from the plain one (which may be gone), and kept beside it.
+// Not thread-safe on its own: use it from inside a ShapeCache::get make()
+// callback, which holds the cache's lock.
+//
+//   PackedWeights packed;
+//   packed.hold(const_b, plain_desc);          // at kernel creation
+//   dnnl::memory w = packed.get(pd.weights_desc());  // in make()
 class PackedWeights {
  public:
-  // `plain` describes the constant weights as they are in the model.
-  dnnl::memory get(const dnnl::memory::desc& wanted, const dnnl::memory& plain) {
-    if (wanted == plain.get_desc()) return plain;
-    for (const auto& [desc, mem] : packed_) {
+  // `plain` (constant weights as the model stores them) described by
+  // `plain_desc`; an undefined tensor leaves the object empty.
+  void hold(Tensor plain, const dnnl::memory::desc& plain_desc) {
+    holds_ = plain.defined();
+    plain_ = std::move(plain);
+    plain_desc_ = plain_desc;
+  }
+  bool holds() const { return holds_; }
+  // The layout the first request chose (a zero desc before any).
+  dnnl::memory::desc preferred() const { return layouts_.empty() ? dnnl::memory::desc() : layouts_.front().first; }
+  // The weights in `wanted`'s layout (dims and type as plain_desc, or any
+  // layout oneDNN can reorder the packed copy into).
+  dnnl::memory get(const dnnl::memory::desc& wanted) {
+    for (const auto& [desc, mem] : layouts_) {
       if (desc == wanted) return mem;
     }
-    dnnl::memory packed(wanted, cpu_engine());
-    dnnl::reorder(plain, packed).execute(thread_stream(), const_cast<dnnl::memory&>(plain), packed);
-    thread_stream().wait();
-    packed_.emplace_back(wanted, packed);
-    return packed;
+    dnnl::memory made = layouts_.empty() ? pack_from_plain(wanted) : derive(wanted);
+    layouts_.emplace_back(wanted, made);
+    return made;
   }
-  size_t layouts() const { return packed_.size(); }
+  size_t layouts() const { return layouts_.size(); }
+  // True while the plain tensor is still referenced from here (before the
+  // first get(), or when the packed layout is the plain one).
+  bool keeps_plain() const { return plain_.defined(); }
 
  private:
-  std::vector<std::pair<dnnl::memory::desc, dnnl::memory>> packed_;
+  dnnl::memory pack_from_plain(const dnnl::memory::desc& wanted) {
+    dnnl::memory plain(plain_desc_, cpu_engine(), plain_.raw_data());
+    if (wanted == plain_desc_) return plain;  // adopted: plain_ stays, as the only copy
+    dnnl::memory packed = reorder_into(plain, wanted);
+    plain_ = Tensor();
+    // The plain bytes sit in the middle of the heap (glibc serves these
+    // sizes from it once its mmap threshold has grown): hand their pages
+    // back now, or the process keeps them and peaks at plain + packed
+    // (BERT-base: 657 MiB instead of 524).
+    malloc_trim(0);
+    return packed;
+  }
+  // A further layout, from the first packed one. int8 weights may carry
+  // oneDNN's zero-point compensation after their data, which no reorder
+  // takes as a source: the data part is read without it. Where oneDNN has
+  // no direct reorder between two blocked layouts, the weights pass
+  // through a temporary plain copy (freed on return).
+  dnnl::memory derive(const dnnl::memory::desc& wanted) {
+    const auto& [first_desc, first] = layouts_.front();
+    dnnl::memory::desc data_only = first_desc;
+    data_only.data.extra = dnnl_memory_extra_desc_t{};
+    dnnl::memory source(data_only, cpu_engine(), first.get_data_handle());
+    try {
+      return reorder_into(source, wanted);
+    } catch (const dnnl::error&) {
+      const dnnl::memory::desc plain_desc(plain_desc_.dims(), first_desc.data_type(), dense_strides(plain_desc_.dims()));
+      dnnl::memory plain = reorder_into(source, plain_desc);
+      return reorder_into(plain, wanted);
+    }
+  }
+  static dnnl::memory reorder_into(const dnnl::memory& from, const dnnl::memory::desc& wanted) {
+    dnnl::memory to(wanted, cpu_engine());
+    dnnl::reorder(from, to).execute(thread_stream(), const_cast<dnnl::memory&>(from), to);
+    thread_stream().wait();
+    return to;
+  }
+
+  bool holds_ = false;
+  Tensor plain_;  // until packed; kept when the packed layout is the plain one
+  dnnl::memory::desc plain_desc_;
+  std::vector<std::pair<dnnl::memory::desc, dnnl::memory>> layouts_;  // front(): preferred()
 };
+
+// The primitive descriptor on the weights layout `packed` already holds,
+// when oneDNN runs that with the same implementation as on its own choice
+// `chosen` (so no second packed copy is made and nothing runs slower);
+// `chosen` otherwise. `make(weights_desc)` builds a descriptor.
+template <class PrimitiveDesc, class Make>
+PrimitiveDesc on_packed_layout(PrimitiveDesc chosen, const PackedWeights& packed, Make&& make) {
+  const dnnl::memory::desc preferred = packed.preferred();
+  if (preferred.is_zero() || chosen.weights_desc() == preferred) return chosen;
+  try {
+    PrimitiveDesc fixed = make(preferred);
+    if (std::string(fixed.impl_info_str()) == chosen.impl_info_str()) return fixed;
+  } catch (const dnnl::error&) {
+    // oneDNN has no implementation for that layout at this shape.
+  }
+  return chosen;
+}
 
 }  // namespace ecoinfer::kernels::onednn

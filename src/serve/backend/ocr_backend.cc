@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "ocr/ocr_pipeline.h"
+#include "ocr/ocr_api.h"
 #include "serve/backend/base64.h"
 
 namespace ecoinfer::serve {
@@ -30,11 +30,11 @@ std::string image_bytes(const std::string& element) {
 }
 
 // The per-image object of `ecoinfer ocr --json` (tools/cli/ocr.cc), without "file".
-json image_json(const cv::Mat& image, const std::vector<ocr::OcrLine>& lines) {
-  json out = {{"width", image.cols}, {"height", image.rows}, {"lines", json::array()}};
-  for (const ocr::OcrLine& l : lines) {
+json image_json(const ocr::OcrImage& image) {
+  json out = {{"width", image.width}, {"height", image.height}, {"lines", json::array()}};
+  for (const ocr::OcrLine& l : image.lines) {
     json box = json::array();
-    for (const cv::Point2f& p : l.box) box.push_back({static_cast<int>(p.x), static_cast<int>(p.y)});
+    for (const ocr::BoxPoint& p : l.box) box.push_back({static_cast<int>(p.x), static_cast<int>(p.y)});
     out["lines"].push_back({{"text", l.text}, {"confidence", l.confidence}, {"box", box},
                             {"box_score", l.box_score}, {"rotated", l.rotated}});
   }
@@ -43,8 +43,8 @@ json image_json(const cv::Mat& image, const std::vector<ocr::OcrLine>& lines) {
 
 class OcrBackend final : public ModelBackend {
  public:
-  explicit OcrBackend(std::unique_ptr<ocr::OcrPipeline> pipeline)
-      : pipeline_(std::move(pipeline)),
+  explicit OcrBackend(std::unique_ptr<ocr::OcrEngine> engine)
+      : engine_(std::move(engine)),
         inputs_{bytes_vector(kImageInput)},
         outputs_{bytes_vector(kTextOutput), bytes_vector(kLinesOutput)} {}
 
@@ -59,28 +59,24 @@ class OcrBackend final : public ModelBackend {
     if (images.shape.size() != 1)
       return invalid_argument(fmt::format("input 'image' must have shape [N] (one encoded image per element), got {}",
                                           shape_to_string(images.shape)));
-    // Decode all first: a bad image fails the request before any model runs.
-    std::vector<cv::Mat> decoded;
-    for (size_t i = 0; i < images.elements.size(); ++i) {
-      auto image = ocr::decode_image(image_bytes(images.elements[i]), pipeline_->options().max_pixels);
-      if (!image) return invalid_argument(fmt::format("input 'image' element {}: {}", i, image.status().message()));
-      decoded.push_back(std::move(*image));
-    }
-    const int64_t n = static_cast<int64_t>(decoded.size());
+    // The engine decodes all first: a bad image fails the request before any model runs.
+    std::vector<std::string> bytes;
+    for (const std::string& element : images.elements) bytes.push_back(image_bytes(element));
+    const std::vector<std::string_view> encoded(bytes.begin(), bytes.end());
+    ECOINFER_ASSIGN_OR_RETURN(std::vector<ocr::OcrImage> read, engine_->run_encoded(encoded, "input 'image' element"));
+    const int64_t n = static_cast<int64_t>(read.size());
     BytesTensor text{kTextOutput, {n}, {}}, lines{kLinesOutput, {n}, {}};
-    for (size_t i = 0; i < decoded.size(); ++i) {
-      auto read = pipeline_->run(decoded[i]);
-      if (!read) return read.status().with_context(fmt::format("input 'image' element {}", i));
+    for (const ocr::OcrImage& image : read) {
       std::string joined;
-      for (const ocr::OcrLine& l : *read) joined += (joined.empty() ? "" : "\n") + l.text;
+      for (const ocr::OcrLine& l : image.lines) joined += (joined.empty() ? "" : "\n") + l.text;
       text.elements.push_back(std::move(joined));
-      lines.elements.push_back(image_json(decoded[i], *read).dump(-1, ' ', false, json::error_handler_t::replace));
+      lines.elements.push_back(image_json(image).dump(-1, ' ', false, json::error_handler_t::replace));
     }
     return ModelValues{{}, {std::move(text), std::move(lines)}};
   }
 
  private:
-  std::unique_ptr<ocr::OcrPipeline> pipeline_;
+  std::unique_ptr<ocr::OcrEngine> engine_;
   std::vector<ValueDescription> inputs_, outputs_;
 };
 
@@ -143,8 +139,8 @@ Expected<std::shared_ptr<const ModelBackend>> load_pipeline_backend(const std::f
                       : precision == Precision::kBf16 ? ocr::OcrPrecision::kBf16
                                                       : ocr::OcrPrecision::kFp32;
   ECOINFER_RETURN_IF_ERROR(read_ocr_options(j, version_dir, options));
-  ECOINFER_ASSIGN_OR_RETURN(auto pipeline, ocr::OcrPipeline::load(options));
-  return std::shared_ptr<const ModelBackend>(std::make_shared<const OcrBackend>(std::move(pipeline)));
+  ECOINFER_ASSIGN_OR_RETURN(auto engine, ocr::load_ocr_engine(options));  // loads libecoinfer_ocr.so
+  return std::shared_ptr<const ModelBackend>(std::make_shared<const OcrBackend>(std::move(engine)));
 }
 
 }  // namespace ecoinfer::serve

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "serve/http/gather_body.h"
+
 namespace ecoinfer::serve::http {
 
 namespace net = boost::asio;
@@ -36,8 +38,24 @@ struct HttpServer::Impl {
 
 namespace {
 
-constexpr size_t kMaxReadBuffer = 1 << 20;
 constexpr size_t kIdleReadBuffer = 64 << 10;
+constexpr int kSendBufferBytes = 4 << 20;
+
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<GatherBody>;
+
+// Inference-Header-Content-Length: where the JSON ends and binary tensors
+// begin. nullopt when absent; an error when present but not a byte count.
+Expected<std::optional<size_t>> inference_header_length(const Request& request) {
+  auto it = request.find("Inference-Header-Content-Length");
+  if (it == request.end()) return std::optional<size_t>();
+  size_t n = 0;
+  const std::string_view v(it->value().data(), it->value().size());
+  auto [end, err] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (err != std::errc() || end != v.data() + v.size())
+    return invalid_argument("Inference-Header-Content-Length must be a byte count");
+  return std::optional<size_t>(n);
+}
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -47,26 +65,31 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void read();
   void on_header(beast::error_code ec);
+  void read_body();
+  void read_body_in_place(size_t length);
   void on_read(beast::error_code ec);
-  void dispatch(bhttp::request<bhttp::string_body> request);
-  void send(bhttp::response<bhttp::string_body> response, bool counted);
+  void dispatch(Request request, protocol::RequestBody body);
+  void answer(Response response);
+  void on_answered(beast::error_code ec, bool keep_alive);
   void reply_and_close(bhttp::status status, std::string body);
   void discard_rest();
-  bool authorized(const bhttp::request<bhttp::string_body>& request) const;
+  bool authorized(const Request& request) const;
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  protocol::RequestBody body_;  // the body being read in place (read_body_in_place)
   HttpServer::Impl& server_;
   std::array<char, 16384> discard_{};
 };
 
-bhttp::response<bhttp::string_body> make_response(bhttp::status status, std::string content_type, std::string body,
-                                                  unsigned version) {
-  bhttp::response<bhttp::string_body> res{status, version};
+Response make_response(bhttp::status status, std::string content_type, std::string body, unsigned version,
+                       std::vector<protocol::BinaryChunk> binary = {}) {
+  Response res{status, version};
   res.set(bhttp::field::server, "ecoinfer");
   res.set(bhttp::field::content_type, content_type);
-  res.body() = std::move(body);
+  res.body().head = std::move(body);
+  res.body().chunks = std::move(binary);
   res.prepare_payload();
   return res;
 }
@@ -83,22 +106,41 @@ void Session::read() {
 // wait (curl: 1 s) for the go-ahead: give it, then read the body.
 void Session::on_header(beast::error_code ec) {
   if (ec) return on_read(ec);
-  // Beast reads at most the buffer's free capacity per system call, and an
-  // empty flat_buffer starts at 512 bytes: a 110 kB tensor took ~200 reads
-  // (0.65 ms on loopback). Room for the whole body (up to 1 MiB) makes it a few.
-  if (auto length = parser_->content_length(); length && *length > buffer_.capacity())
-    buffer_.reserve(static_cast<size_t>(std::min<uint64_t>(*length + 4096, kMaxReadBuffer)));
-  auto read_body = [self = shared_from_this()] {
-    bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
-                      [self](beast::error_code ec, size_t) { self->on_read(ec); });
-  };
   auto expect = parser_->get().find(bhttp::field::expect);
   if (expect == parser_->get().end() || !beast::iequals(expect->value(), "100-continue")) return read_body();
   auto go_ahead = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
-  bhttp::async_write(stream_, *go_ahead, [self = shared_from_this(), go_ahead, read_body](beast::error_code ec, size_t) {
+  bhttp::async_write(stream_, *go_ahead, [self = shared_from_this(), go_ahead](beast::error_code ec, size_t) {
     if (ec) return self->on_read(ec);
-    read_body();
+    self->read_body();
   });
+}
+
+// A body of known length (the header passed the size limit) is read
+// straight into its final memory; chunked bodies go through Beast's parser.
+void Session::read_body() {
+  if (auto length = parser_->content_length(); length && *length > 0)
+    return read_body_in_place(static_cast<size_t>(*length));
+  bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    self->on_read(ec);
+  });
+}
+
+// One allocation, one kernel copy per received segment, no copy after: the
+// bytes already buffered behind the header are moved over, the rest is read
+// into place. The first binary tensor lands 64-byte aligned so the model can
+// read it where it is (protocol::RequestBody).
+void Session::read_body_in_place(size_t length) {
+  auto json_length = inference_header_length(parser_->get());
+  body_ = protocol::RequestBody::with_room(length, json_length && *json_length ? **json_length : 0);
+  const size_t buffered = std::min(buffer_.size(), length);
+  net::buffer_copy(net::buffer(body_.data(), buffered), buffer_.data());
+  buffer_.consume(buffered);
+  auto on_body = [self = shared_from_this()](beast::error_code ec, size_t) {
+    if (ec) return self->on_read(ec);
+    self->dispatch(self->parser_->release(), std::move(self->body_));
+  };
+  if (buffered == length) return on_body({}, 0);
+  net::async_read(stream_, net::buffer(body_.data() + buffered, length - buffered), std::move(on_body));
 }
 
 void Session::on_read(beast::error_code ec) {
@@ -114,10 +156,13 @@ void Session::on_read(beast::error_code ec) {
   }
   // Idle keep-alive connections should not each hold a large buffer.
   if (buffer_.capacity() > kIdleReadBuffer && buffer_.size() == 0) buffer_.shrink_to_fit();
-  dispatch(parser_->release());
+  Request request = parser_->release();
+  auto body = request.body().empty() ? protocol::RequestBody() : protocol::RequestBody::copy_of(request.body());
+  request.body().clear();
+  dispatch(std::move(request), std::move(body));
 }
 
-bool Session::authorized(const bhttp::request<bhttp::string_body>& request) const {
+bool Session::authorized(const Request& request) const {
   if (server_.options.auth_token.empty()) return true;
   const std::string_view target(request.target().data(), request.target().size());
   if (target.starts_with("/v2/health/")) return true;
@@ -125,7 +170,7 @@ bool Session::authorized(const bhttp::request<bhttp::string_body>& request) cons
   return it != request.end() && it->value() == "Bearer " + server_.options.auth_token;
 }
 
-void Session::dispatch(bhttp::request<bhttp::string_body> request) {
+void Session::dispatch(Request request, protocol::RequestBody body) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   if (!authorized(request)) {
@@ -135,33 +180,25 @@ void Session::dispatch(bhttp::request<bhttp::string_body> request) {
     res.set(bhttp::field::www_authenticate, "Bearer");
     res.keep_alive(keep_alive);
     ++server_.in_flight;
-    return send(std::move(res), true);
+    return answer(std::move(res));
   }
   protocol::RestRequest rest;
   rest.method = std::string(request.method_string());
   rest.target = std::string(request.target());
-  if (auto it = request.find("Inference-Header-Content-Length"); it != request.end()) {
-    size_t n = 0;
-    const std::string_view v(it->value().data(), it->value().size());
-    auto [end, err] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (err != std::errc() || end != v.data() + v.size())
-      return reply_and_close(bhttp::status::bad_request,
-                             protocol::error_body("Inference-Header-Content-Length must be a byte count"));
-    rest.json_length = n;
-  }
-  rest.body = std::move(request.body());
+  auto json_length = inference_header_length(request);
+  if (!json_length) return reply_and_close(bhttp::status::bad_request, protocol::error_body(json_length.status().message()));
+  rest.json_length = *json_length;
+  rest.body = std::move(body);
   ++server_.in_flight;
   stream_.expires_never();  // the model may take its time; the client waits
   const bool head = request.method() == bhttp::verb::head;
   auto reply = [self = shared_from_this(), version, keep_alive, head](protocol::RestResponse r) {
     auto res = make_response(static_cast<bhttp::status>(r.status), std::move(r.content_type), std::move(r.body),
-                             version);
+                             version, std::move(r.binary));
     if (r.json_length) res.set("Inference-Header-Content-Length", std::to_string(*r.json_length));
     res.keep_alive(keep_alive);
     if (head) res.body().clear();
-    // Answers may come from a model's worker thread: write on the connection's strand.
-    net::post(self->stream_.get_executor(),
-              [self, res = std::move(res)]() mutable { self->send(std::move(res), true); });
+    self->answer(std::move(res));
   };
   try {  // a handler never throws past here: one bad request must not take the server down
     server_.rest.handle(std::move(rest), reply);
@@ -171,26 +208,41 @@ void Session::dispatch(bhttp::request<bhttp::string_body> request) {
   }
 }
 
-void Session::send(bhttp::response<bhttp::string_body> response, bool counted) {
+// Called by whichever thread has the answer, mostly a model's worker. The
+// connection is idle while its request is in flight (no read pending, its
+// timer off), so that thread writes the answer itself, as far as the socket
+// takes it without waiting: waking an I/O thread to write would cost tens of
+// microseconds, milliseconds when the cores are busy. What the socket does
+// not take at once (a slow client), the connection's I/O strand writes.
+void Session::answer(Response response) {
   if (server_.draining) response.keep_alive(false);
-  auto res = std::make_shared<bhttp::response<bhttp::string_body>>(std::move(response));
-  bhttp::async_write(stream_, *res, [self = shared_from_this(), res, counted](beast::error_code ec, size_t) {
-    if (counted) --self->server_.in_flight;
-    if (ec || !res->keep_alive()) {
-      beast::error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      return;
-    }
-    self->read();
+  auto res = std::make_shared<Response>(std::move(response));
+  auto serializer = std::make_shared<bhttp::response_serializer<GatherBody>>(*res);
+  beast::error_code ec;
+  while (!ec && !serializer->is_done()) bhttp::write_some(stream_.socket(), *serializer, ec);  // non-blocking socket
+  net::post(stream_.get_executor(), [self = shared_from_this(), res, serializer, ec] {
+    if (ec != net::error::would_block) return self->on_answered(ec, res->keep_alive());
+    bhttp::async_write(self->stream_, *serializer, [self, res, serializer](beast::error_code ec, size_t) {
+      self->on_answered(ec, res->keep_alive());
+    });
   });
+}
+
+void Session::on_answered(beast::error_code ec, bool keep_alive) {
+  --server_.in_flight;
+  if (ec || !keep_alive) {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    return;
+  }
+  read();
 }
 
 // For errors found before the body was read (413): answer, then read and
 // drop what the client still sends, so closing does not reset the
 // connection before the client has read the answer.
 void Session::reply_and_close(bhttp::status status, std::string body) {
-  auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
-      make_response(status, "application/json", std::move(body), 11));
+  auto res = std::make_shared<Response>(make_response(status, "application/json", std::move(body), 11));
   res->keep_alive(false);
   bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
     if (ec) return;
@@ -209,10 +261,30 @@ void Session::discard_rest() {
 
 }  // namespace
 
+namespace {
+
+// Answers are written in one gathered write: without Nagle's algorithm its
+// last partial segment goes out at once instead of after the client's ACK,
+// and a send buffer that holds a whole large answer (a 1 MB output) lets the
+// kernel take it in one call, so the I/O thread is not woken again to write
+// the rest. The buffer is a bound, not an allocation: idle connections cost
+// nothing for it.
+void configure(tcp::socket& socket) {
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);  // Session::answer writes without waiting; async operations are unaffected
+  socket.set_option(tcp::no_delay(true), ignored);
+  socket.set_option(net::socket_base::send_buffer_size(kSendBufferBytes), ignored);
+}
+
+}  // namespace
+
 void HttpServer::Impl::accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), *this)->start();
+    if (!ec) {
+      configure(socket);
+      std::make_shared<Session>(std::move(socket), *this)->start();
+    }
     accept();
   });
 }

@@ -37,11 +37,12 @@ std::string error_kind(const Expected<HttpResponse>& r) {
 
 // One simulated user: sends requests back to back until `end`.
 void run_client(const HttpUrl& url, const LoadgenOptions& o, const std::string& path,
-                const std::vector<InferBody>& bodies, size_t first_body, std::latch& ready,
+                const std::vector<InferBody>& bodies, size_t first_body, std::latch& warmed, std::latch& go,
                 const Clock::time_point& start, const Clock::time_point& end, ClientTally& tally) {
   HttpClient client(url, o.timeout);
   (void)client.post(path, bodies[first_body].body, bodies[first_body].content_type, bodies[first_body].headers);  // connect, warm up
-  ready.arrive_and_wait();
+  warmed.count_down();
+  go.wait();  // start and end are set
   std::this_thread::sleep_until(start);
   for (size_t i = first_body; Clock::now() < end; ++i) {
     const InferBody& b = bodies[i % bodies.size()];
@@ -199,17 +200,21 @@ Expected<LoadgenReport> run_loadgen(const LoadgenOptions& o, const LevelCallback
     if (on_level) on_level(concurrency, o.duration_s);
     std::optional<ParsedMetrics> before = scrape(control, &report.metrics_note);
     std::vector<ClientTally> tallies(static_cast<size_t>(concurrency));
-    std::latch ready(concurrency + 1);
+    // The window opens once every client has connected and warmed up: a
+    // warm-up (a first OCR request loads its models) may outlast it.
+    std::latch warmed(concurrency), go(1);
     Clock::time_point start, end;
     std::vector<std::thread> clients;
     for (int c = 0; c < concurrency; ++c) {
       clients.emplace_back(run_client, std::cref(url), std::cref(o), std::cref(path), std::cref(bodies),
-                           static_cast<size_t>(c) % bodies.size(), std::ref(ready), std::cref(start), std::cref(end),
+                           static_cast<size_t>(c) % bodies.size(), std::ref(warmed), std::ref(go), std::cref(start),
+                           std::cref(end),
                            std::ref(tallies[static_cast<size_t>(c)]));
     }
+    warmed.wait();
     start = Clock::now() + std::chrono::milliseconds(5);
     end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
-    ready.arrive_and_wait();  // every client connected and warmed up; start and end are set
+    go.count_down();
     for (auto& t : clients) t.join();
     LevelResult level = summarize(concurrency, tallies, start, report.inferences_per_request);
     std::optional<ParsedMetrics> after = before ? scrape(control, &report.metrics_note) : std::nullopt;

@@ -225,7 +225,9 @@ Status read_bytes_input(const json& in, const std::string& name, Shape shape, co
   return Status::ok();
 }
 
-Status read_input(const json& in, std::string_view& binary, int64_t& element_budget, InferenceRequest& r) {
+// `binary` is the part of `body` after the JSON not yet claimed by an input.
+Status read_input(const json& in, const RequestBody& body, std::string_view& binary, int64_t& element_budget,
+                  InferenceRequest& r) {
   if (!in.is_object() || !in.contains("name") || !in["name"].is_string())
     return bad("every entry of \"inputs\" needs \"name\", a string");
   const std::string name = in["name"].get<std::string>();
@@ -243,19 +245,21 @@ Status read_input(const json& in, std::string_view& binary, int64_t& element_bud
   element_budget -= numel;
   ECOINFER_ASSIGN_OR_RETURN(Parameters params, read_parameters(in));
   if (is_bytes) return read_bytes_input(in, name, std::move(shape), params, binary, r);
-  Tensor t = Tensor::zeros(*dt, shape);
   ECOINFER_ASSIGN_OR_RETURN(std::optional<size_t> binary_size, binary_size_of(params, name));
   if (binary_size) {
-    if (*binary_size != t.nbytes())
+    const size_t nbytes = static_cast<size_t>(numel) * dtype_size(*dt);
+    if (*binary_size != nbytes)
       return bad(fmt::format("input '{}': binary_data_size is {} bytes, shape {} of {} needs {}", name, *binary_size,
-                             shape_to_string(shape), dt_name, t.nbytes()));
-    ECOINFER_ASSIGN_OR_RETURN(std::string_view data, take_binary(binary, t.nbytes(), name));
-    if (!data.empty()) std::memcpy(t.raw_data(), data.data(), data.size());
-  } else {
-    if (!in.contains("data"))
-      return bad(fmt::format("input '{}' needs \"data\" (or parameters.binary_data_size with binary data)", name));
-    ECOINFER_RETURN_IF_ERROR(store_json_data(in["data"], t, name));
+                             shape_to_string(shape), dt_name, nbytes));
+    ECOINFER_ASSIGN_OR_RETURN(std::string_view data, take_binary(binary, nbytes, name));
+    const auto offset = static_cast<size_t>(data.data() - body.view().data());
+    r.inputs.push_back({name, body.tensor_at(offset, *dt, std::move(shape))});  // a view of the body when aligned
+    return Status::ok();
   }
+  if (!in.contains("data"))
+    return bad(fmt::format("input '{}' needs \"data\" (or parameters.binary_data_size with binary data)", name));
+  Tensor t = Tensor::zeros(*dt, shape);
+  ECOINFER_RETURN_IF_ERROR(store_json_data(in["data"], t, name));
   r.inputs.push_back({name, std::move(t)});
   return Status::ok();
 }
@@ -358,13 +362,14 @@ void append_data(std::string& out, const Tensor& t) {
 
 }  // namespace
 
-Expected<InferenceRequest> parse_infer_request(std::string_view body, std::optional<size_t> json_length,
+Expected<InferenceRequest> parse_infer_request(const RequestBody& body, std::optional<size_t> json_length,
                                                const ParseLimits& limits) {
-  if (json_length && *json_length > body.size())
+  const std::string_view all = body.view();
+  if (json_length && *json_length > all.size())
     return bad(fmt::format("Inference-Header-Content-Length is {} but the body has only {} bytes", *json_length,
-                           body.size()));
-  const std::string_view json_text = json_length ? body.substr(0, *json_length) : body;
-  std::string_view binary = json_length ? body.substr(*json_length) : std::string_view();
+                           all.size()));
+  const std::string_view json_text = json_length ? all.substr(0, *json_length) : all;
+  std::string_view binary = json_length ? all.substr(*json_length) : std::string_view();
   json j = json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return bad("the request body is not valid JSON");
   if (!j.is_object()) return bad("the request body must be a JSON object with \"inputs\"");
@@ -378,7 +383,7 @@ Expected<InferenceRequest> parse_infer_request(std::string_view body, std::optio
   if (!j.contains("inputs") || !j["inputs"].is_array() || j["inputs"].empty())
     return bad("the request needs \"inputs\", a non-empty array of tensors");
   int64_t element_budget = limits.max_elements;
-  for (const json& in : j["inputs"]) ECOINFER_RETURN_IF_ERROR(read_input(in, binary, element_budget, r));
+  for (const json& in : j["inputs"]) ECOINFER_RETURN_IF_ERROR(read_input(in, body, binary, element_budget, r));
   if (!binary.empty())
     return bad(fmt::format("{} bytes of binary data after the JSON are not claimed by any input's binary_data_size",
                            binary.size()));
@@ -418,13 +423,13 @@ std::vector<OutputRef> response_order(const InferenceResponse& response, const O
 }
 
 // Triton's binary BYTES form: per element a u32 little-endian length, then the bytes.
-size_t binary_bytes_size(const BytesTensor& b) {
+std::string binary_bytes(const BytesTensor& b) {
   size_t size = 0;
   for (const std::string& e : b.elements) size += kBinaryElementPrefix + e.size();
-  return size;
-}
-void append_binary_bytes(std::string& out, const BytesTensor& b) {
+  std::string out;
+  out.reserve(size);
   for (const std::string& e : b.elements) append_binary_element(out, e);
+  return out;
 }
 
 std::string quoted(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -441,9 +446,13 @@ void append_json_strings(std::string& out, const BytesTensor& b) {
 }  // namespace
 
 EncodedBody encode_infer_response(const InferenceResponse& response, const OutputFormat& format) {
-  std::string out;
-  size_t binary_bytes = 0;
-  for (const NamedTensor& t : response.outputs) out.reserve(out.capacity() + t.tensor.numel() * 12);
+  EncodedBody encoded;
+  std::string& out = encoded.body;
+  const std::vector<OutputRef> ordered = response_order(response, format);
+  size_t json_numbers = 0;  // elements written as JSON text, about 12 characters each
+  for (const OutputRef& o : ordered)
+    if (o.tensor && !format.binary(o.name())) json_numbers += static_cast<size_t>(o.tensor->tensor.numel());
+  out.reserve(256 + json_numbers * 12);
   out += "{\"model_name\":";
   out += quoted(response.model);
   out += ",\"model_version\":";
@@ -452,17 +461,21 @@ EncodedBody encode_infer_response(const InferenceResponse& response, const Outpu
     out += ",\"id\":";
     out += quoted(response.id);
   }
-  // Energy made visible per request, with its method (docs/SERVING.md).
+  // Energy and server time made visible per request, with the energy's
+  // method (docs/SERVING.md): a client can tell its own and the network's
+  // time from the server's.
   json params = {{"cache_hit", response.stats.cache_hit}};
   if (!response.stats.energy_method.empty()) {
     params["energy_joules"] = response.stats.energy_joules;
     params["energy_method"] = response.stats.energy_method;
   }
+  if (!response.stats.cache_hit) {
+    params["queue_seconds"] = response.stats.queue_seconds;
+    params["compute_seconds"] = response.stats.compute_seconds;
+  }
   out += ",\"parameters\":";
   out += params.dump();
   out += ",\"outputs\":[";
-  std::vector<OutputRef> binary_outputs;
-  const std::vector<OutputRef> ordered = response_order(response, format);
   for (size_t i = 0; i < ordered.size(); ++i) {
     const OutputRef& o = ordered[i];
     if (i) out += ',';
@@ -473,10 +486,13 @@ EncodedBody encode_infer_response(const InferenceResponse& response, const Outpu
     out += "\",\"shape\":";
     out += json(o.tensor ? o.tensor->tensor.shape() : o.bytes->shape).dump();
     if (format.binary(o.name())) {
-      const size_t size = o.tensor ? o.tensor->tensor.nbytes() : binary_bytes_size(*o.bytes);
-      out += fmt::format(",\"parameters\":{{\"binary_data_size\":{}}}}}", size);
-      binary_outputs.push_back(o);
-      binary_bytes += size;
+      BinaryChunk chunk;  // the tensor's own memory is written; BYTES need their binary form built
+      if (o.tensor) chunk.tensor = o.tensor->tensor;
+      else chunk.bytes = binary_bytes(*o.bytes);
+      out += ",\"parameters\":{\"binary_data_size\":";
+      out += std::to_string(chunk.view().size());
+      out += "}}";
+      encoded.binary.push_back(std::move(chunk));
     } else {
       out += ",\"data\":";
       if (o.tensor) append_data(out, o.tensor->tensor);
@@ -485,21 +501,27 @@ EncodedBody encode_infer_response(const InferenceResponse& response, const Outpu
     }
   }
   out += "]}";
-  EncodedBody encoded;
-  if (binary_outputs.empty()) {
+  if (encoded.binary.empty()) {
     encoded.content_type = "application/json";
-    encoded.body = std::move(out);
     return encoded;
   }
   encoded.json_length = out.size();
   encoded.content_type = "application/octet-stream";
-  out.reserve(out.size() + binary_bytes);
-  for (const OutputRef& o : binary_outputs) {
-    if (o.tensor) out.append(static_cast<const char*>(o.tensor->tensor.raw_data()), o.tensor->tensor.nbytes());
-    else append_binary_bytes(out, *o.bytes);
-  }
-  encoded.body = std::move(out);
   return encoded;
+}
+
+size_t EncodedBody::size() const {
+  size_t size = body.size();
+  for (const BinaryChunk& c : binary) size += c.view().size();
+  return size;
+}
+
+std::string EncodedBody::flattened() const {
+  std::string all;
+  all.reserve(size());
+  all += body;
+  for (const BinaryChunk& c : binary) all += c.view();
+  return all;
 }
 
 std::string error_body(std::string_view message) {

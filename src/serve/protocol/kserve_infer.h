@@ -1,10 +1,14 @@
 // KServe Open Inference Protocol v2 infer request and response bodies (REST),
 // with Triton's binary tensor data extension. Translation only: JSON and
-// bytes to InferenceRequest, InferenceResponse to JSON and bytes.
+// bytes to InferenceRequest, InferenceResponse to JSON and bytes. Binary
+// tensors are not copied where that can be avoided: an aligned binary input
+// views the request body (request_body.h), and a binary output is handed to
+// the front end as the output Tensor itself, to be written from its memory.
 //
 //   auto r = parse_infer_request(body, header_length, {.max_elements = 1 << 26});
 //   ...
 //   EncodedBody out = encode_infer_response(response, format);
+//   write(out.body); for (auto& c : out.binary) write(c.view());
 #pragma once
 
 #include <cstdint>
@@ -15,6 +19,7 @@
 
 #include "ecoinfer/status.h"
 #include "serve/inference_request.h"
+#include "serve/protocol/request_body.h"
 
 namespace ecoinfer::serve::protocol {
 
@@ -25,13 +30,26 @@ struct ParseLimits {
 // `json_length`: the Inference-Header-Content-Length header when present
 // (the JSON is then followed by the binary tensor bytes). The model name and
 // version come from the URL, not the body; the caller sets them.
-Expected<InferenceRequest> parse_infer_request(std::string_view body, std::optional<size_t> json_length,
+Expected<InferenceRequest> parse_infer_request(const RequestBody& body, std::optional<size_t> json_length,
                                                const ParseLimits& limits);
 
+// Bytes sent as they are after a response's JSON: a numeric output's own
+// buffer (a shared handle, no copy) or a BYTES output in Triton's binary form.
+struct BinaryChunk {
+  Tensor tensor;
+  std::string bytes;  // used when `tensor` is undefined
+  std::string_view view() const {
+    return tensor.defined() ? std::string_view(static_cast<const char*>(tensor.raw_data()), tensor.nbytes()) : bytes;
+  }
+};
+
 struct EncodedBody {
-  std::string body;
+  std::string body;                        // the JSON; `binary` follows it on the wire
+  std::vector<BinaryChunk> binary;         // in the order the JSON lists them
   std::string content_type;                // application/json or application/octet-stream
   std::optional<size_t> json_length;       // set when binary tensors follow the JSON
+  size_t size() const;                     // bytes on the wire: body and binary
+  std::string flattened() const;           // body and binary in one string (tests, small answers)
 };
 
 // Which outputs the client asked for, and which of them as binary.

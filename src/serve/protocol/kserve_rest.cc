@@ -158,7 +158,8 @@ void KServeRest::infer(const std::string& name, const std::string& version, Rest
   server_.infer(std::move(*parsed), [format = std::move(format), done = std::move(done)](InferenceOutcome o) {
     if (!o.ok()) return done(error_response(http_status(o.error->kind), o.error->message));
     EncodedBody encoded = encode_infer_response(o.response, format);
-    done({200, std::move(encoded.content_type), std::move(encoded.body), encoded.json_length});
+    done({200, std::move(encoded.content_type), std::move(encoded.body), encoded.json_length,
+          std::move(encoded.binary)});
   });
 }
 

@@ -3,7 +3,8 @@
 // not sockets: the HTTP front end (serve/http) hands it RestRequests.
 //
 //   KServeRest rest(server, {.max_elements = 1 << 26});
-//   rest.handle({"POST", "/v2/models/cls/infer", body, std::nullopt}, [](RestResponse r) { ... });
+//   rest.handle({"POST", "/v2/models/cls/infer", RequestBody::copy_of(json), std::nullopt},
+//               [](RestResponse r) { send(r.body); for (auto& c : r.binary) send(c.view()); });
 #pragma once
 
 #include <functional>
@@ -18,7 +19,7 @@ namespace ecoinfer::serve::protocol {
 struct RestRequest {
   std::string method;  // "GET", "POST"
   std::string target;  // path and optional query
-  std::string body;
+  RequestBody body;  // binary input tensors may stay views of it
   std::optional<size_t> json_length;  // Inference-Header-Content-Length
 };
 
@@ -27,6 +28,7 @@ struct RestResponse {
   std::string content_type = "application/json";
   std::string body;
   std::optional<size_t> json_length;  // sent as Inference-Header-Content-Length
+  std::vector<BinaryChunk> binary;    // sent after `body`, each from its own memory (no copy into one string)
 };
 
 using RestCallback = std::function<void(RestResponse)>;
