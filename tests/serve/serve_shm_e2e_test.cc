@@ -13,6 +13,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -150,7 +151,8 @@ class ServeShmE2E : public ::testing::Test {
   // An infer request whose input x is in region `in` and whose output is in region `out`.
   static Reply infer_shm(const std::string& model, const Shape& shape, const std::string& in, size_t in_size,
                          const std::string& output, const std::string& out, size_t out_size, size_t out_offset = 0) {
-    json output_params = {{"shared_memory_region", out}, {"shared_memory_byte_size", out_size}};
+    // What tritonclient's InferRequestedOutput.set_shared_memory sends: binary_data turned off.
+    json output_params = {{"binary_data", false}, {"shared_memory_region", out}, {"shared_memory_byte_size", out_size}};
     if (out_offset) output_params["shared_memory_offset"] = out_offset;
     const json request = {
         {"inputs", {{{"name", "x"}, {"shape", shape}, {"datatype", "FP32"},
@@ -273,6 +275,35 @@ TEST_F(ServeShmE2E, BadSharedMemoryRequestsAre400) {
   r = infer_shm("cls", shape, "in", in_size, kClsOutput, "out", 4096);  // unregistered, then used
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("no shared memory region 'out'"), std::string::npos) << r.body;
+}
+
+// Unregistering a region while a request that writes into it runs must not
+// unmap it under that request: the request holds the mapping. The request
+// either wins the race (200, output written) or, when the unregister comes
+// before it was parsed, gets 400; never a crash.
+TEST_F(ServeShmE2E, UnregisterWhileARequestRunsIsSafe) {
+  const Shape shape = {1, 3, 48, 1280};  // a wide line: rec computes long enough to unregister meanwhile
+  const Tensor x = testing::random_tensor(DataType::kFloat32, shape, 3);
+  const std::string expected = infer_binary("rec", x);
+  ASSERT_FALSE(expected.empty());
+  Segment in("race_in", x.nbytes()), out("race_out", 8 << 20);
+  ASSERT_TRUE(in.ok() && out.ok());
+  std::memcpy(in.at(0), x.raw_data(), x.nbytes());
+  ASSERT_EQ(register_region("in", in.key(), 0, x.nbytes()).status, 200);
+  ASSERT_EQ(register_region("out", out.key(), 0, 8 << 20).status, 200);
+  Reply r;
+  std::thread request([&] { r = infer_shm("rec", shape, "in", x.nbytes(), kRecOutput, "out", 8 << 20); });
+  std::this_thread::sleep_for(3ms);
+  EXPECT_EQ(http(port_, "POST", "/v2/systemsharedmemory/unregister").status, 200);
+  request.join();
+  if (r.status == 200) {
+    EXPECT_TRUE(std::string(out.at(0), expected.size()) == expected) << "output written into the unregistered region";
+  } else {
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body.find("is registered"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(http(port_, "GET", "/v2/systemsharedmemory/status").json_part(), json::array());
+  EXPECT_EQ(http(port_, "GET", "/v2/health/live").status, 200);
 }
 
 }  // namespace
