@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ecoinfer/session.h"
+#include "serve/shared_memory.h"
 
 namespace ecoinfer::serve {
 
@@ -45,6 +46,9 @@ struct ModelValues {
 struct RequestedOutput {
   std::string name;
   bool binary = false;  // the front end should send it as raw bytes
+  // Set when the client asked for it in a registered shared memory region
+  // (Triton's system shared memory extension): the front end writes it there.
+  std::optional<SharedMemorySlice> shared_memory;
 };
 
 struct InferenceRequest {

@@ -84,6 +84,7 @@ InferenceServer::~InferenceServer() { shutdown(); }
 
 void InferenceServer::shutdown() {
   if (repository_) repository_->shutdown();
+  shared_memory_.unregister_all();  // requests still answering hold their own mappings
 }
 
 void InferenceServer::register_metrics() {

@@ -18,6 +18,7 @@
 #include "serve/inference_request.h"
 #include "serve/metrics/metrics.h"
 #include "serve/repository.h"
+#include "serve/shared_memory.h"
 
 namespace ecoinfer::serve {
 
@@ -43,9 +44,12 @@ class InferenceServer {
   bool ready() const { return repository_->all_ready(); }
   std::string render_metrics() const { return metrics_.render(); }
   const energy::CarbonIntensity& carbon_intensity() const { return intensity_; }
+  // Client shared memory regions, one namespace for every front end (as in Triton).
+  SharedMemoryRegistry& shared_memory() { return shared_memory_; }
   // Queued requests run at once, without waiting for fuller batches (shutdown begins).
   void flush() const { repository_->flush(); }
-  // Stops every batcher after its queued requests ran. Idempotent.
+  // Stops every batcher after its queued requests ran, then unmaps the
+  // shared memory regions. Idempotent.
   void shutdown();
 
  private:
@@ -56,6 +60,7 @@ class InferenceServer {
   std::optional<InferenceError> validate(const ModelVersion& m, InferenceRequest& r) const;
   void record_outcome(ModelMetrics& mm, const InferenceOutcome& o, double seconds);
 
+  SharedMemoryRegistry shared_memory_;
   MetricsRegistry metrics_;
   std::unique_ptr<ResponseCache> cache_;
   energy::CarbonIntensity intensity_;

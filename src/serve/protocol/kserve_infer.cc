@@ -12,6 +12,7 @@
 #include "common/half.h"
 #include "serve/protocol/binary_bytes.h"
 #include "serve/protocol/kserve_datatype.h"
+#include "serve/protocol/shared_memory_params.h"
 
 namespace ecoinfer::serve::protocol {
 namespace {
@@ -209,11 +210,17 @@ Expected<std::string_view> take_binary(std::string_view& binary, size_t size, co
   return out;
 }
 
+std::string_view view_of(const SharedMemorySlice& s) {
+  return {reinterpret_cast<const char*>(s.data()), s.size};
+}
+
 Status read_bytes_input(const json& in, const std::string& name, Shape shape, const Parameters& params,
-                        std::string_view& binary, InferenceRequest& r) {
+                        const std::optional<SharedMemorySlice>& shm, std::string_view& binary, InferenceRequest& r) {
   BytesTensor b{name, std::move(shape), {}};
   ECOINFER_ASSIGN_OR_RETURN(std::optional<size_t> binary_size, binary_size_of(params, name));
-  if (binary_size) {
+  if (shm) {
+    ECOINFER_RETURN_IF_ERROR(split_binary_strings(view_of(*shm), b));
+  } else if (binary_size) {
     ECOINFER_ASSIGN_OR_RETURN(std::string_view data, take_binary(binary, *binary_size, name));
     ECOINFER_RETURN_IF_ERROR(split_binary_strings(data, b));
   } else {
@@ -227,7 +234,7 @@ Status read_bytes_input(const json& in, const std::string& name, Shape shape, co
 
 // `binary` is the part of `body` after the JSON not yet claimed by an input.
 Status read_input(const json& in, const RequestBody& body, std::string_view& binary, int64_t& element_budget,
-                  InferenceRequest& r) {
+                  const SharedMemoryRegistry* shared_memory, InferenceRequest& r) {
   if (!in.is_object() || !in.contains("name") || !in["name"].is_string())
     return bad("every entry of \"inputs\" needs \"name\", a string");
   const std::string name = in["name"].get<std::string>();
@@ -244,8 +251,25 @@ Status read_input(const json& in, const RequestBody& body, std::string_view& bin
   ECOINFER_ASSIGN_OR_RETURN(int64_t numel, checked_numel(shape, name, element_budget));
   element_budget -= numel;
   ECOINFER_ASSIGN_OR_RETURN(Parameters params, read_parameters(in));
-  if (is_bytes) return read_bytes_input(in, name, std::move(shape), params, binary, r);
+  ECOINFER_ASSIGN_OR_RETURN(std::optional<SharedMemorySlice> shm,
+                            shared_memory_slice(params, shared_memory, fmt::format("input '{}'", name)));
+  if (shm && params.count("binary_data_size"))
+    return bad(fmt::format("input '{}' has both shared memory and binary_data_size parameters; use one", name));
+  if (is_bytes) return read_bytes_input(in, name, std::move(shape), params, shm, binary, r);
   ECOINFER_ASSIGN_OR_RETURN(std::optional<size_t> binary_size, binary_size_of(params, name));
+  if (shm) {
+    const size_t nbytes = static_cast<size_t>(numel) * dtype_size(*dt);
+    if (shm->size != nbytes)
+      return bad(fmt::format("input '{}': shared_memory_byte_size is {} bytes, shape {} of {} needs {}", name,
+                             shm->size, shape_to_string(shape), dt_name, nbytes));
+    // Copied (one memcpy) rather than viewed: the request then does not
+    // depend on the client leaving the region alone while it is queued.
+    Tensor t;
+    t.resize(*dt, std::move(shape));  // no zero fill: overwritten at once
+    if (nbytes) std::memcpy(t.raw_data(), shm->data(), nbytes);
+    r.inputs.push_back({name, std::move(t)});
+    return Status::ok();
+  }
   if (binary_size) {
     const size_t nbytes = static_cast<size_t>(numel) * dtype_size(*dt);
     if (*binary_size != nbytes)
@@ -264,7 +288,7 @@ Status read_input(const json& in, const RequestBody& body, std::string_view& bin
   return Status::ok();
 }
 
-Status read_outputs(const json& j, InferenceRequest& r) {
+Status read_outputs(const json& j, const SharedMemoryRegistry* shared_memory, InferenceRequest& r) {
   if (!j.contains("outputs")) return Status::ok();
   if (!j["outputs"].is_array()) return bad("\"outputs\" must be an array");
   for (const json& o : j["outputs"]) {
@@ -277,6 +301,8 @@ Status read_outputs(const json& j, InferenceRequest& r) {
       if (!b) return bad(fmt::format("output '{}': binary_data must be true or false", out.name));
       out.binary = *b;
     }
+    ECOINFER_ASSIGN_OR_RETURN(out.shared_memory,
+                              shared_memory_slice(params, shared_memory, fmt::format("output '{}'", out.name)));
     r.outputs.push_back(std::move(out));
   }
   return Status::ok();
@@ -363,7 +389,8 @@ void append_data(std::string& out, const Tensor& t) {
 }  // namespace
 
 Expected<InferenceRequest> parse_infer_request(const RequestBody& body, std::optional<size_t> json_length,
-                                               const ParseLimits& limits) {
+                                               const ParseLimits& limits,
+                                               const SharedMemoryRegistry* shared_memory) {
   const std::string_view all = body.view();
   if (json_length && *json_length > all.size())
     return bad(fmt::format("Inference-Header-Content-Length is {} but the body has only {} bytes", *json_length,
@@ -383,11 +410,12 @@ Expected<InferenceRequest> parse_infer_request(const RequestBody& body, std::opt
   if (!j.contains("inputs") || !j["inputs"].is_array() || j["inputs"].empty())
     return bad("the request needs \"inputs\", a non-empty array of tensors");
   int64_t element_budget = limits.max_elements;
-  for (const json& in : j["inputs"]) ECOINFER_RETURN_IF_ERROR(read_input(in, body, binary, element_budget, r));
+  for (const json& in : j["inputs"])
+    ECOINFER_RETURN_IF_ERROR(read_input(in, body, binary, element_budget, shared_memory, r));
   if (!binary.empty())
     return bad(fmt::format("{} bytes of binary data after the JSON are not claimed by any input's binary_data_size",
                            binary.size()));
-  ECOINFER_RETURN_IF_ERROR(read_outputs(j, r));
+  ECOINFER_RETURN_IF_ERROR(read_outputs(j, shared_memory, r));
   return r;
 }
 
@@ -396,6 +424,13 @@ bool OutputFormat::binary(const std::string& name) const {
     if (o.name == name) return o.binary;
   }
   return all_binary;
+}
+
+const SharedMemorySlice* OutputFormat::shared_memory(const std::string& name) const {
+  for (const RequestedOutput& o : outputs) {
+    if (o.name == name && o.shared_memory) return &*o.shared_memory;
+  }
+  return nullptr;
 }
 
 namespace {
@@ -451,7 +486,8 @@ EncodedBody encode_infer_response(const InferenceResponse& response, const Outpu
   const std::vector<OutputRef> ordered = response_order(response, format);
   size_t json_numbers = 0;  // elements written as JSON text, about 12 characters each
   for (const OutputRef& o : ordered)
-    if (o.tensor && !format.binary(o.name())) json_numbers += static_cast<size_t>(o.tensor->tensor.numel());
+    if (o.tensor && !format.binary(o.name()) && !format.shared_memory(o.name()))
+      json_numbers += static_cast<size_t>(o.tensor->tensor.numel());
   out.reserve(256 + json_numbers * 12);
   out += "{\"model_name\":";
   out += quoted(response.model);
@@ -485,7 +521,14 @@ EncodedBody encode_infer_response(const InferenceResponse& response, const Outpu
     out += o.tensor ? kserve_datatype(o.tensor->tensor.dtype()) : "BYTES";
     out += "\",\"shape\":";
     out += json(o.tensor ? o.tensor->tensor.shape() : o.bytes->shape).dump();
-    if (format.binary(o.name())) {
+    if (const SharedMemorySlice* shm = format.shared_memory(o.name())) {
+      json p = {{kSharedMemoryRegion, shm->region->info().name},
+                {kSharedMemoryByteSize, o.tensor ? shared_memory_bytes(*o.tensor) : shared_memory_bytes(*o.bytes)}};
+      if (shm->offset) p[kSharedMemoryOffset] = shm->offset;
+      out += ",\"parameters\":";
+      out += p.dump(-1, ' ', false, json::error_handler_t::replace);
+      out += '}';
+    } else if (format.binary(o.name())) {
       BinaryChunk chunk;  // the tensor's own memory is written; BYTES need their binary form built
       if (o.tensor) chunk.tensor = o.tensor->tensor;
       else chunk.bytes = binary_bytes(*o.bytes);

@@ -20,6 +20,7 @@
 #include "ecoinfer/status.h"
 #include "serve/inference_request.h"
 #include "serve/protocol/request_body.h"
+#include "serve/shared_memory.h"
 
 namespace ecoinfer::serve::protocol {
 
@@ -30,8 +31,13 @@ struct ParseLimits {
 // `json_length`: the Inference-Header-Content-Length header when present
 // (the JSON is then followed by the binary tensor bytes). The model name and
 // version come from the URL, not the body; the caller sets them.
+// `shared_memory`: the registered regions that inputs and outputs may name
+// (system shared memory extension); null = none. An input in shared memory
+// is copied out of its region here; an output's slice is kept in
+// RequestedOutput::shared_memory, holding its region mapped until answered.
 Expected<InferenceRequest> parse_infer_request(const RequestBody& body, std::optional<size_t> json_length,
-                                               const ParseLimits& limits);
+                                               const ParseLimits& limits,
+                                               const SharedMemoryRegistry* shared_memory = nullptr);
 
 // Bytes sent as they are after a response's JSON: a numeric output's own
 // buffer (a shared handle, no copy) or a BYTES output in Triton's binary form.
@@ -57,8 +63,12 @@ struct OutputFormat {
   std::vector<RequestedOutput> outputs;
   bool all_binary = false;
   bool binary(const std::string& name) const;
+  const SharedMemorySlice* shared_memory(const std::string& name) const;  // null: not in shared memory
 };
 
+// Outputs placed in shared memory are listed with their region parameters
+// and no data: write_shared_memory_outputs (shared_memory_params.h) must
+// have written them.
 EncodedBody encode_infer_response(const InferenceResponse& response, const OutputFormat& format);
 
 // {"error": "..."}

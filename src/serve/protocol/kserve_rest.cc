@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "serve/protocol/kserve_datatype.h"
+#include "serve/protocol/shared_memory_params.h"
 
 namespace ecoinfer::serve::protocol {
 namespace {
@@ -94,6 +95,7 @@ void KServeRest::handle(RestRequest request, RestCallback done) const {
     return done({200, kPrometheusContentType, server_.render_metrics(), {}});
   }
   if (path == "/v2/repository/index") return post || get ? done(repository_index()) : method_not_allowed();
+  if (p.size() >= 2 && p[0] == "v2" && p[1] == "systemsharedmemory") return done(shared_memory(request, p));
   if (auto route = parse_model_route(p)) {
     if (route->action.empty()) return get ? done(model_metadata(route->name, route->version)) : method_not_allowed();
     if (route->action == "ready") return get ? done(model_ready(route->name, route->version)) : method_not_allowed();
@@ -108,7 +110,8 @@ void KServeRest::handle(RestRequest request, RestCallback done) const {
 RestResponse KServeRest::server_metadata() const {
   return json_response(200, {{"name", kServerName},
                              {"version", kServerVersion},
-                             {"extensions", {"binary_tensor_data", "model_repository", "parameters"}}});
+                             {"extensions",
+                              {"binary_tensor_data", "model_repository", "parameters", "system_shared_memory"}}});
 }
 
 RestResponse KServeRest::model_metadata(const std::string& name, const std::string& version) const {
@@ -150,13 +153,15 @@ RestResponse KServeRest::repository_index() const {
 
 void KServeRest::infer(const std::string& name, const std::string& version, RestRequest request,
                        RestCallback done) const {
-  auto parsed = parse_infer_request(request.body, request.json_length, limits_);
+  auto parsed = parse_infer_request(request.body, request.json_length, limits_, &server_.shared_memory());
   if (!parsed) return done(error_response(400, parsed.status().message()));
   parsed->model = name;
   parsed->version = version;
   OutputFormat format{parsed->outputs, parsed->all_outputs_binary};
   server_.infer(std::move(*parsed), [format = std::move(format), done = std::move(done)](InferenceOutcome o) {
     if (!o.ok()) return done(error_response(http_status(o.error->kind), o.error->message));
+    if (Status s = write_shared_memory_outputs(o.response, format.outputs); !s.is_ok())
+      return done(error_response(400, s.message()));
     EncodedBody encoded = encode_infer_response(o.response, format);
     done({200, std::move(encoded.content_type), std::move(encoded.body), encoded.json_length,
           std::move(encoded.binary)});

@@ -48,6 +48,8 @@ class KServeRest {
   RestResponse model_ready(const std::string& name, const std::string& version) const;
   RestResponse repository_index() const;
   void infer(const std::string& name, const std::string& version, RestRequest request, RestCallback done) const;
+  // /v2/systemsharedmemory/... (kserve_shared_memory.cc)
+  RestResponse shared_memory(const RestRequest& request, const std::vector<std::string>& path_parts) const;
 
   InferenceServer& server_;
   ParseLimits limits_;
