@@ -271,6 +271,11 @@ bool reset_peak() {
 }
 
 TEST(PackedWeightsMemory, FourLargeWeightsPeakAtOneAboveTheirLoadedSize) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's allocator holds freed blocks in its quarantine and ignores
+  // malloc_trim: resident memory says nothing about who still owns what.
+  GTEST_SKIP() << "resident memory is not the engine's under AddressSanitizer";
+#endif
   constexpr int64_t kDim = 2048;  // 16 MiB of float32 per weight
   constexpr int64_t kWeightKib = kDim * kDim * 4 / 1024;
   const auto path = testing::temp_dir("packed_weights_memory") / "model.onnx";
