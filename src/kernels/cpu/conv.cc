@@ -528,16 +528,17 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
   const Layout layout = preferred_layout(geo, shapes);
   bool bf16 = bf16_;
   ECOINFER_ASSIGN_OR_RETURN(auto plan, zero_point_padding_plan(w, shapes, geo));
-  if (!plan) {
-    ECOINFER_ASSIGN_OR_RETURN(plan, build_plan(w, shapes, geo, layout, bf16));
-  }
-  if (winograd_suits(w, shapes, geo, bf16)) {
-    // oneDNN refuses some (post-op chains it lacks): the direct plan stays.
+  if (!plan && winograd_suits(w, shapes, geo, bf16)) {
+    // Tried first, so that the weights are packed only in Winograd's layout;
+    // oneDNN refuses some (post-op chains it lacks): the direct plan then.
     try {
       auto winograd = build_plan(w, shapes, geo, Layout::kBlocked16, bf16, /*winograd=*/true);
       if (winograd) plan = std::move(*winograd);
     } catch (const dnnl::error&) {
     }
+  }
+  if (!plan) {
+    ECOINFER_ASSIGN_OR_RETURN(plan, build_plan(w, shapes, geo, layout, bf16));
   }
   auto slow = [](const ConvPlan& p) {
     return p.impl.find("ref") != std::string::npos || p.impl.find("gemm") != std::string::npos;
