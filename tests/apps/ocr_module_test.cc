@@ -123,13 +123,7 @@ TEST(OcrModule, TheInstalledCommandFindsTheInstalledModule) {
 
 // `ecoinfer serve` on a repository: its port once it listens, or 0.
 int start_server(testing::SpawnedProcess& server, const fs::path& repo) {
-  if (!server.start({testing::cli_path().string(), "serve", "--model-repository", repo.string(), "--http-port", "0",
-                     "--http-address", "127.0.0.1", "--threads", "1"}))
-    return 0;
-  const std::string marker = "listening on http://127.0.0.1:";
-  while (auto line = server.read_line(60s))
-    if (auto at = line->find(marker); at != std::string::npos) return std::stoi(line->substr(at + marker.size()));
-  return 0;
+  return testing::start_serve(server, testing::cli_path().string(), repo.string(), {}, 60s);
 }
 
 std::string maps_of(int pid) {

@@ -144,16 +144,7 @@ class ServeBinaryE2E : public ::testing::Test {
     b.save(repo / "double" / "1" / "model.onnx");
     std::ofstream(repo / "double" / "config.json") << R"({"max_batch_size": 0})";  // any row count per request
     server_ = new testing::SpawnedProcess();
-    if (!server_->start({testing::cli_path().string(), "serve", "--model-repository", repo.string(), "--http-port",
-                         "0", "--http-address", "127.0.0.1", "--threads", "1"}))
-      return;
-    const std::string marker = "listening on http://127.0.0.1:";
-    while (auto line = server_->read_line(30s)) {
-      if (auto at = line->find(marker); at != std::string::npos) {
-        port_ = std::stoi(line->substr(at + marker.size()));
-        break;
-      }
-    }
+    port_ = testing::start_serve(*server_, testing::cli_path().string(), repo.string(), {}, 30s);
   }
   static void TearDownTestSuite() {
     delete server_;

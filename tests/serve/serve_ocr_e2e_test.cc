@@ -74,16 +74,7 @@ class ServeOcrE2E : public ::testing::Test {
     render("green energy model 2026", *dir_ / "text.png");
     render("Paris winter market", *dir_ / "other.png");
     server_ = new testing::SpawnedProcess();
-    if (server_->start({testing::cli_path().string(), "serve", "--model-repository", repo.string(), "--http-port",
-                        "0", "--http-address", "127.0.0.1", "--threads", "1"})) {
-      const std::string marker = "listening on http://127.0.0.1:";
-      while (auto line = server_->read_line(60s)) {
-        if (auto at = line->find(marker); at != std::string::npos) {
-          port_ = std::stoi(line->substr(at + marker.size()));
-          break;
-        }
-      }
-    }
+    port_ = testing::start_serve(*server_, testing::cli_path().string(), repo.string(), {}, 60s);
     // The reference: `ecoinfer ocr --json` on the same file.
     auto cli = testing::run_cli("ocr --json --no-cache --threads 1 --models-dir " + testing::models_dir().string() +
                                 " " + (*dir_ / "text.png").string());
@@ -321,16 +312,7 @@ TEST(ServeOcrInt8, MissingQuantizedModelsMakeTheModelUnavailableWithTheCommand) 
       << json{{"pipeline", "ocr"}, {"models_dir", testing::models_dir().string()}}.dump();
   std::ofstream(repo / "ocr" / "config.json") << R"({"precision": "int8"})";
   testing::SpawnedProcess server;
-  ASSERT_TRUE(server.start({testing::cli_path().string(), "serve", "--model-repository", repo.string(), "--http-port",
-                            "0", "--http-address", "127.0.0.1", "--threads", "1"}));
-  int port = 0;
-  const std::string marker = "listening on http://127.0.0.1:";
-  while (auto line = server.read_line(60s)) {
-    if (auto at = line->find(marker); at != std::string::npos) {
-      port = std::stoi(line->substr(at + marker.size()));
-      break;
-    }
-  }
+  const int port = testing::start_serve(server, testing::cli_path().string(), repo.string(), {}, 60s);
   ASSERT_GT(port, 0) << "the server did not start";
   const auto ready = testing::run_command("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:" +
                                           std::to_string(port) + "/v2/health/ready");

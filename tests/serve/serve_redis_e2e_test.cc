@@ -23,14 +23,7 @@ std::string cli() { return testing::cli_path().string(); }
 
 // Starts `ecoinfer serve` and returns its port (0 when it did not come up).
 int start_server(testing::SpawnedProcess& p, const fs::path& repo, const std::string& redis_url) {
-  if (!p.start({cli(), "serve", "--model-repository", repo.string(), "--http-port", "0", "--http-address",
-                "127.0.0.1", "--threads", "1", "--redis", redis_url}))
-    return 0;
-  const std::string marker = "listening on http://127.0.0.1:";
-  while (auto line = p.read_line(20s)) {
-    if (auto at = line->find(marker); at != std::string::npos) return std::stoi(line->substr(at + marker.size()));
-  }
-  return 0;
+  return testing::start_serve(p, cli(), repo.string(), {"--redis", redis_url}, 20s);
 }
 
 // POSTs `body` with curl; the HTTP status and the parsed answer.

@@ -96,6 +96,22 @@ class SpawnedProcess {
   std::string buffer_;
 };
 
+// Starts `CLI serve --model-repository REPO` on a port of its choosing on
+// loopback (`--http-port 0`, one thread, then `extra`) and returns the port
+// it says it listens on; 0 when it does not start or say so within `timeout`.
+inline int start_serve(SpawnedProcess& server, const std::string& cli, const std::string& repo,
+                       const std::vector<std::string>& extra, std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {cli,     "serve",          "--model-repository", repo,        "--http-port",
+                                   "0",     "--http-address", "127.0.0.1",          "--threads", "1"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  if (!server.start(argv)) return 0;
+  const std::string marker = "listening on http://127.0.0.1:";
+  while (auto line = server.read_line(timeout)) {
+    if (auto at = line->find(marker); at != std::string::npos) return std::stoi(line->substr(at + marker.size()));
+  }
+  return 0;
+}
+
 // A loopback TCP port nobody listens on right now.
 inline int free_loopback_port() {
   const int s = socket(AF_INET, SOCK_STREAM, 0);
