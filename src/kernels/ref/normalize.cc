@@ -11,6 +11,10 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include <fmt/format.h>
 
 #include "common/half.h"
@@ -109,6 +113,61 @@ void softmax_row(const C* x, C* y, int64_t n, bool log) {
   const C inv = C(1) / row_sum(y, n);
   for (int64_t i = 0; i < n; ++i) y[i] *= inv;
 }
+
+#if defined(__AVX512F__)
+// Below this, exp(x - m) is flushed to 0 (its true value is under 1.8e-35,
+// far below any tolerance). Without the flush the results, and the products
+// by 1/sum, are subnormal, which costs a microcode assist per element: with
+// an attention mask's -10000 bias (every padded position) the row took 10x
+// longer.
+constexpr float kSoftmaxFlushBelow = -80.0f;
+
+// exp(x - m) for a whole vector, x - m <= 0: fast_exp's range reduction and
+// polynomial without the checks for the positive range (never reached
+// here), 2^n applied by vscalefps. About half fast_exp's instructions;
+// softmax is the largest glue op of the transformers' attention.
+inline __m512 exp_shifted(__m512 x, __m512 m) {
+  const __m512 t = _mm512_sub_ps(x, m);
+  // NaN compares false, so it is kept (and propagates) like a normal value.
+  const __mmask16 flushed = _mm512_cmp_ps_mask(t, _mm512_set1_ps(kSoftmaxFlushBelow), _CMP_LT_OQ);
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), t);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  const __m512 y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+  return _mm512_maskz_scalef_ps(static_cast<__mmask16>(~flushed), y, n);
+}
+
+// The float row as above in three passes over the row (max; exp and sum;
+// scale), 16 lanes at a time, the tail under a mask. (A non-template
+// overload: calls with float pick it; softmax_row<float> is the plain one.)
+inline void softmax_row(const float* x, float* y, int64_t n, bool log) {
+  if (log || n < 16) return softmax_row<float>(x, y, n, log);
+  const __m512 m = _mm512_set1_ps(row_max(x, n));
+  const int64_t full = n & ~int64_t{15};
+  const __mmask16 tail = static_cast<__mmask16>((1u << (n - full)) - 1);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t i = 0; i < full; i += 16) {
+    const __m512 e = exp_shifted(_mm512_loadu_ps(x + i), m);
+    _mm512_storeu_ps(y + i, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  if (tail != 0) {
+    const __m512 e = exp_shifted(_mm512_maskz_loadu_ps(tail, x + full), m);
+    _mm512_mask_storeu_ps(y + full, tail, e);
+    sum = _mm512_mask_add_ps(sum, tail, sum, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+  for (int64_t i = 0; i < full; i += 16) _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_loadu_ps(y + i), inv));
+  if (tail != 0) _mm512_mask_storeu_ps(y + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, y + full), inv));
+}
+#endif
 
 // In place on a [r_len, inner] block, normalizing each column; the inner
 // loops run along the contiguous columns.
