@@ -28,6 +28,8 @@ Expected<int> fuse_qdq_residual_pass(ir::Graph& g);
 Expected<int> fuse_qdq_maxpool_pass(ir::Graph& g);
 // QDQ fusion into int8 MatMul/Gemm (kernel side: src/kernels/cpu/matmul.cc).
 Expected<int> fuse_qdq_matmul_pass(ir::Graph& g);
+// A per-tensor QuantizeLinear moved before the Reshape/Transpose feeding it.
+Expected<int> hoist_quantize_pass(ir::Graph& g);
 // Not in the pipeline: applied when a session asks for bf16 precision.
 Expected<int> mark_bf16_compute(ir::Graph& g);
 

@@ -13,6 +13,8 @@ const std::vector<Pass>& optimization_pipeline() {
       // Before constant_folding, which would dequantize QDQ weights to float32.
       {"fuse_qdq_inputs", &fuse_qdq_inputs_pass},
       {"fuse_qdq_matmul", &fuse_qdq_matmul_pass},
+      // Before fuse_qdq_outputs: the heads' QuantizeLinear reaches the MatMul.
+      {"hoist_quantize", &hoist_quantize_pass},
       {"constant_folding", &constant_folding_pass},
       {"fold_batchnorm", &fold_batchnorm_pass},
       {"fold_scale_shift", &fold_scale_shift_pass},
