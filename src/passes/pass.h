@@ -52,6 +52,10 @@ inline constexpr const char* kQuantWeightZeroAttribute = "_ecoinfer.quant_weight
 // on every run; the result is float32 (A - zero) x B times the
 // kQuantWeightScales, and the post-ops then multiply by A's scale.
 inline constexpr const char* kQuantDynamicAttribute = "_ecoinfer.quant_dynamic";
+// LayerNormalization only (fuse_skip_layernorm.cc): INT 1. Input 3 is a
+// residual added to X before normalizing: y = LayerNorm(X + input 3), the
+// Add of the graph it replaced (numpy broadcasting).
+inline constexpr const char* kSkipInputAttribute = "_ecoinfer.skip_input";
 
 struct Pass {
   const char* name;

@@ -22,6 +22,8 @@ const std::vector<Pass>& optimization_pipeline() {
       // ConvTranspose -> Add(bias) -> BatchNormalization).
       {"fold_batchnorm", &fold_batchnorm_pass},
       {"fuse_layernorm", &fuse_layernorm_pass},
+      // Before the post-op fusions: a residual Add before a LayerNorm joins it.
+      {"fuse_skip_layernorm", &fuse_skip_layernorm_pass},
       {"fuse_gelu", &fuse_gelu_pass},
       {"fuse_conv_activation", &fuse_conv_activation_pass},
       {"fuse_conv_residual", &fuse_conv_residual_pass},

@@ -19,8 +19,10 @@
 
 #include "common/half.h"
 #include "kernels/dispatch.h"
+#include "kernels/ref/broadcast.h"
 #include "kernels/ref/fast_math.h"
 #include "kernels/kernel.h"
+#include "passes/pass.h"
 
 namespace ecoinfer::kernels {
 namespace {
@@ -310,13 +312,25 @@ Status load_flat(const Tensor* p, int64_t n, std::vector<C>& out, const char* na
 
 // ---- LayerNormalization -----------------------------------------------------
 
+// `residual`, when given, has x's shape and is added to x first (the
+// skip connection fuse_skip_layernorm folds in): one pass over memory less.
 template <class T, class C>
-void layer_norm(const T* x, T* y, float* mean_out, float* inv_out, int64_t outer, int64_t n, const C* scale,
-                const C* bias, C eps) {
+void layer_norm(const T* x, const T* residual, T* y, float* mean_out, float* inv_out, int64_t outer, int64_t n,
+                const C* scale, const C* bias, C eps) {
 #pragma omp parallel for if (outer > 1 && outer * n > kParallelMin)
   for (int64_t o = 0; o < outer; ++o) {
     thread_local std::vector<C> scratch;
-    const C* row = row_as<C>(x + o * n, n, scratch);
+    const C* row;
+    if (residual != nullptr) {
+      scratch.resize(static_cast<size_t>(n));
+      const T* xo = x + o * n;
+      const T* ro = residual + o * n;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) scratch[j] = load<C>(xo[j]) + load<C>(ro[j]);
+      row = scratch.data();
+    } else {
+      row = row_as<C>(x + o * n, n, scratch);
+    }
     const C mean = row_sum(row, n) / static_cast<C>(n);
     const C inv = C(1) / std::sqrt(row_sq_dev(row, n, mean) / static_cast<C>(n) + eps);
     T* yo = y + o * n;
@@ -328,16 +342,53 @@ void layer_norm(const T* x, T* y, float* mean_out, float* inv_out, int64_t outer
   }
 }
 
+// X + residual with numpy broadcasting, for a skip LayerNorm whose operands
+// do not have one shape (the fused loop above wants them equal).
+template <class T>
+Expected<Tensor> broadcast_sum(const Tensor& x, const Tensor& residual) {
+  const Shape* shapes[] = {&x.shape(), &residual.shape()};
+  ECOINFER_ASSIGN_OR_RETURN(Shape out_shape, broadcast_shapes(shapes));
+  Tensor sum = Tensor::zeros(x.dtype(), out_shape);
+  BroadcastPlan plan(out_shape, {&x.shape(), &residual.shape()});
+  const T* a = x.data<T>();
+  const T* b = residual.data<T>();
+  T* s = sum.data<T>();
+  const int64_t sa = plan.inner_stride(0), sb = plan.inner_stride(1);
+  for_each_broadcast_run(plan, [&](int64_t out, const int64_t* in, int64_t count) {
+    for (int64_t i = 0; i < count; ++i) {
+      using C = typename ComputeOf<T>::type;
+      s[out + i] = store<T>(load<C>(a[in[0] + i * sa]) + load<C>(b[in[1] + i * sb]));
+    }
+  });
+  return sum;
+}
+
 Expected<std::unique_ptr<Kernel>> create_layer_norm(const KernelInfo& info) {
   const int64_t axis = info.attr_int("axis", -1);
   const float epsilon = info.attr_float("epsilon", 1e-5f);
+  const bool skip = info.attr_int(passes::kSkipInputAttribute, 0) != 0;
   if (info.attr_int("stash_type", 1) != 1)
     return info.unsupported("only stash_type 1 (float statistics) is supported");
+  if (skip && !info.has_input(3)) return info.model_error("a skip LayerNormalization needs its residual (input 3)");
   return std::unique_ptr<Kernel>(make_kernel([=](KernelContext& ctx) -> Status {
     const Tensor* x = ctx.input(0);
     const Tensor* scale = ctx.input(1);
     const Tensor* bias = ctx.input(2);
+    const Tensor* residual = skip ? ctx.input(3) : nullptr;
     if (x == nullptr || scale == nullptr) return invalid_argument("X and Scale are required");
+    if (residual != nullptr && residual->dtype() != x->dtype()) {
+      return invalid_argument(fmt::format("the residual is {} but X is {}", dtype_name(residual->dtype()),
+                                          dtype_name(x->dtype())));
+    }
+    Tensor summed;  // X + residual, when their shapes differ
+    if (residual != nullptr && residual->shape() != x->shape()) {
+      ECOINFER_RETURN_IF_ERROR(dispatch_type(x->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
+        ECOINFER_ASSIGN_OR_RETURN(summed, broadcast_sum<decltype(tag)>(*x, *residual));
+        return Status::ok();
+      }));
+      x = &summed;
+      residual = nullptr;
+    }
     ECOINFER_ASSIGN_OR_RETURN(size_t a, normalize_axis(axis, x->rank()));
     const Shape norm_shape(x->shape().begin() + static_cast<std::ptrdiff_t>(a), x->shape().end());
     const int64_t n = shape_numel(norm_shape);
@@ -358,7 +409,8 @@ Expected<std::unique_ptr<Kernel>> create_layer_norm(const KernelInfo& info) {
       ECOINFER_RETURN_IF_ERROR(param_to(*scale, norm_shape, s, "Scale"));
       if (bias != nullptr) ECOINFER_RETURN_IF_ERROR(param_to(*bias, norm_shape, b, "B"));
       else b.assign(static_cast<size_t>(n), C(0));
-      layer_norm(x->data<T>(), y->data<T>(), mean_out, inv_out, outer, n, s.data(), b.data(), static_cast<C>(epsilon));
+      layer_norm(x->data<T>(), residual != nullptr ? residual->data<T>() : nullptr, y->data<T>(), mean_out, inv_out,
+                 outer, n, s.data(), b.data(), static_cast<C>(epsilon));
       return Status::ok();
     });
   }));
