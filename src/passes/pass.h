@@ -56,6 +56,11 @@ inline constexpr const char* kQuantDynamicAttribute = "_ecoinfer.quant_dynamic";
 // residual added to X before normalizing: y = LayerNorm(X + input 3), the
 // Add of the graph it replaced (numpy broadcasting).
 inline constexpr const char* kSkipInputAttribute = "_ecoinfer.skip_input";
+// Softmax only (fuse_attention_softmax.cc): INT 1. Input 1 is added to the
+// input before the softmax (the attention mask's Add, numpy broadcasting).
+// A Softmax may also carry kQuantOutputAttribute: it then writes the
+// QuantizeLinear after it, uint8/int8.
+inline constexpr const char* kSoftmaxBiasAttribute = "_ecoinfer.softmax_bias";
 
 struct Pass {
   const char* name;

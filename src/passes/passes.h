@@ -14,6 +14,7 @@ Expected<int> fold_batchnorm_pass(ir::Graph& g);
 Expected<int> fold_scale_shift_pass(ir::Graph& g);
 Expected<int> fuse_layernorm_pass(ir::Graph& g);
 Expected<int> fuse_skip_layernorm_pass(ir::Graph& g);
+Expected<int> fuse_attention_softmax_pass(ir::Graph& g);
 Expected<int> fuse_gelu_pass(ir::Graph& g);
 Expected<int> fuse_elementwise_pass(ir::Graph& g);
 // Post-op fusion into Conv/ConvTranspose/MatMul/Gemm, and conv layouts
