@@ -4,7 +4,13 @@
 // Each works on rows of a [outer, R, inner] view. float16/bfloat16 compute in
 // float, double in double. Softmax subtracts the row maximum before exp so
 // large inputs do not overflow; float exp uses a polynomial the compiler
-// vectorizes (libm's expf does not vectorize without -ffast-math).
+// vectorizes (libm's expf does not vectorize without -ffast-math); a float
+// row of 16 or more runs in AVX-512 where the CPU has it.
+//
+// Also the fused forms the transformer passes make (passes/pass.h):
+// LayerNormalization with a residual input (fuse_skip_layernorm), Softmax
+// with an additive mask input and/or a quantized output
+// (fuse_attention_softmax).
 #include <algorithm>
 #include <cmath>
 #include <limits>
