@@ -34,6 +34,10 @@ struct Case {
   const char* model;
   const char* shape;  // fixture folder under tests/fixtures/ort/<model>/
   Shape dims;
+  // Save the fp32 model through ORT's "basic" level first (it folds
+  // BatchNormalization into Conv), so that more Convs end in a
+  // QuantizeLinear and become QLinearConv, and the classifier a QGemm.
+  bool fold_batchnorm_first = false;
 };
 
 // "domain:op_type" -> count, as the file says.
@@ -51,7 +55,13 @@ int system_or_log(const std::string& cmd, const fs::path& log) {
 }
 
 fs::path make_qoperator_file(const Case& c, const fs::path& dir) {
-  const fs::path fp32 = testing::models_dir() / (std::string(c.model) + ".onnx");
+  const std::string save = "node " + (testing::source_dir() / "scripts/ort-save-optimized.js").string() + " ";
+  fs::path fp32 = testing::models_dir() / (std::string(c.model) + ".onnx");
+  if (c.fold_batchnorm_first) {
+    const std::string cmd = save + fp32.string() + " " + (dir / "folded.onnx").string() + " basic";
+    EXPECT_EQ(system_or_log(cmd, dir / "fold.log"), 0) << cmd << " failed (see " << (dir / "fold.log") << ")";
+    fp32 = dir / "folded.onnx";
+  }
   const fs::path qdq = dir / "model.int8.onnx", qop = dir / "model.qop.onnx";
   quant::QuantizeOptions o;
   o.per_channel = true;
@@ -62,8 +72,7 @@ fs::path make_qoperator_file(const Case& c, const fs::path& dir) {
   o.threads = 1;
   auto report = quant::quantize_model(fp32, qdq, o);
   EXPECT_TRUE(report) << report.status().message();
-  const std::string cmd = "node " + (testing::source_dir() / "scripts/ort-save-optimized.js").string() + " " +
-                          qdq.string() + " " + qop.string() + " extended";
+  const std::string cmd = save + qdq.string() + " " + qop.string() + " extended";
   EXPECT_EQ(system_or_log(cmd, dir / "save.log"), 0) << cmd << " failed (see " << (dir / "save.log") << ")";
   return qop;
 }
@@ -96,7 +105,8 @@ Tensor ort_output(const fs::path& model, const fs::path& dir, const std::string&
 std::map<std::string, int> check(const Case& c) {
   const fs::path input = testing::fixtures_dir() / "ort" / c.model / c.shape / "x.npy";
   EXPECT_TRUE(fs::exists(input)) << input << " is missing (scripts/setup.sh)";
-  const fs::path dir = testing::temp_dir(std::string("qoperator_") + c.model);
+  const fs::path dir =
+      testing::temp_dir(std::string("qoperator_") + c.model + (c.fold_batchnorm_first ? "_folded" : ""));
   const fs::path qop = make_qoperator_file(c, dir);
   const auto ops = ops_in_file(qop);
   EXPECT_GT(ops.count(":QLinearConv"), 0u) << "ONNX Runtime wrote no QLinearConv: not a QOperator file";
@@ -126,6 +136,11 @@ std::map<std::string, int> check(const Case& c) {
 TEST(QOperatorModels, ClsSavedByOnnxRuntime) {
   const auto ops = check({"ch_ppocr_mobile_v2.0_cls_infer", "1x3x48x192", {1, 3, 48, 192}});
   EXPECT_GT(ops.count("com.microsoft:FusedConv"), 0u);
+}
+
+TEST(QOperatorModels, ClsWithBatchNormFoldedSavedByOnnxRuntime) {
+  const auto ops = check({"ch_ppocr_mobile_v2.0_cls_infer", "1x3x48x192", {1, 3, 48, 192}, true});
+  EXPECT_GT(ops.count("com.microsoft:QGemm"), 0u);
 }
 
 TEST(QOperatorModels, RecSavedByOnnxRuntime) {
