@@ -16,6 +16,8 @@
 // primitives as for a QDQ file. A form it does not know (another
 // activation, a runtime scale where a constant is needed) stays, and the
 // session reports the op as unsupported.
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,7 +41,7 @@ ir::ValueId input_or_none(const ir::Node& n, size_t i) { return i < n.inputs.siz
 
 // FusedConv's activation after `y`, writing `out`; false for an activation
 // it does not know.
-bool add_activation(NodeExpansion& e, const ir::Node& n, ir::ValueId y, ir::ValueId out) {
+bool add_activation(NodeExpansion& e, const ir::Node& n, ir::ValueId y, ir::ValueId out, int opset) {
   const ir::Attribute* act = n.attribute("activation");
   const ir::Attribute* params = n.attribute("activation_params");
   const std::vector<float> p = params != nullptr ? params->floats : std::vector<float>{};
@@ -52,7 +54,9 @@ bool add_activation(NodeExpansion& e, const ir::Node& n, ir::ValueId y, ir::Valu
     e.add(name, {y}, {{"alpha", float_attribute(p[0])}}, out);
   } else if (name == "HardSigmoid" && p.size() == 2) {
     e.add(name, {y}, {{"alpha", float_attribute(p[0])}, {"beta", float_attribute(p[1])}}, out);
-  } else if (name == "Clip" && p.size() == 2) {
+  } else if (name == "Clip" && p.size() == 2 && opset < 11) {
+    e.add("Clip", {y}, {{"min", float_attribute(p[0])}, {"max", float_attribute(p[1])}}, out);
+  } else if (name == "Clip" && p.size() == 2) {  // opset 11 made min and max inputs
     const ir::ValueId lo = e.add_float_constant("clip_min", {}, {p[0]});
     const ir::ValueId hi = e.add_float_constant("clip_max", {}, {p[1]});
     e.add("Clip", {y, lo, hi}, {}, out);
@@ -63,7 +67,7 @@ bool add_activation(NodeExpansion& e, const ir::Node& n, ir::ValueId y, ir::Valu
 }
 
 std::vector<ir::Node> expand_fused_conv(ir::Graph& g, const ir::Node& n) {
-  if (n.inputs.size() < 2 || n.outputs.size() != 1 || default_opset(g) < 11) return {};  // Clip's inputs: opset 11
+  if (n.inputs.size() < 2 || n.outputs.size() != 1) return {};
   Attributes conv_attributes = n.attributes;
   conv_attributes.erase("activation");
   conv_attributes.erase("activation_params");
@@ -71,7 +75,7 @@ std::vector<ir::Node> expand_fused_conv(ir::Graph& g, const ir::Node& n) {
   std::vector<ir::ValueId> conv_inputs(n.inputs.begin(), n.inputs.begin() + std::min<size_t>(3, n.inputs.size()));
   ir::ValueId y = e.add("Conv", std::move(conv_inputs), std::move(conv_attributes));
   if (const ir::ValueId z = input_or_none(n, 3); z != ir::kNoValue) y = e.add("Add", {y, z});
-  if (!add_activation(e, n, y, n.outputs[0])) return {};
+  if (!add_activation(e, n, y, n.outputs[0], default_opset(g))) return {};
   return std::move(e.nodes);
 }
 

@@ -18,6 +18,7 @@ ir::ValueId NodeExpansion::add(const std::string& op_type, std::vector<ir::Value
   n.op_type = op_type;
   const bool quantize = op_type == "QuantizeLinear" || op_type == "DequantizeLinear";
   n.opset = quantize ? std::max(13, default_opset(g_)) : default_opset(g_);
+  while (!inputs.empty() && inputs.back() == ir::kNoValue) inputs.pop_back();  // omitted optional inputs
   n.inputs = std::move(inputs);
   n.outputs = {output};
   n.attributes = std::move(attributes);

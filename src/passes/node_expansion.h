@@ -21,7 +21,8 @@ class NodeExpansion {
  public:
   NodeExpansion(ir::Graph& g, const ir::Node& original) : g_(g), original_(original) {}
 
-  // Appends a default-domain `op_type` node reading `inputs`; it writes
+  // Appends a default-domain `op_type` node reading `inputs` (trailing
+  // kNoValue ones, omitted optional inputs, dropped); it writes
   // `output` when given, else a new value of type `dtype`, which it returns.
   // QuantizeLinear and DequantizeLinear get opset 13 at least (per-axis
   // scales), the others the model's default-domain opset.
