@@ -10,6 +10,8 @@ namespace ecoinfer::passes {
 const std::vector<Pass>& optimization_pipeline() {
   static const std::vector<Pass> pipeline = {
       {"remove_identity", &remove_identity_pass},
+      // Before the QDQ fusions, which take the DQ -> op -> Q form it writes.
+      {"expand_qlinear", &expand_qlinear_pass},
       // Before constant_folding, which would dequantize QDQ weights to float32.
       {"fuse_qdq_inputs", &fuse_qdq_inputs_pass},
       {"fuse_qdq_matmul", &fuse_qdq_matmul_pass},
