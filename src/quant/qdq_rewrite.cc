@@ -62,6 +62,16 @@ std::optional<StaticPlan> plan_static(const onnx::GraphProto& graph, const onnx:
     if (node.input_size() > 2 && is_float_initializer(graph, node.input(2), 1)) plan.bias = 2;
     return plan;
   }
+  // ConvTranspose stores its weight [C, M/group, kH, kW]: the output
+  // channels run along axis 1, which a per-axis scale can name only when
+  // there is one group (with more, axis 1 holds one group's channels).
+  if (op == "ConvTranspose") {
+    if (int_attribute(node, "group", 1) != 1 || !is_float_initializer(graph, node.input(1))) return std::nullopt;
+    plan.weight = 1;
+    plan.weight_axis = 1;
+    if (node.input_size() > 2 && is_float_initializer(graph, node.input(2), 1)) plan.bias = 2;
+    return plan;
+  }
   if (op == "MatMul") {
     if (is_float_initializer(graph, node.input(1), 2)) {
       plan.weight = 1;
