@@ -26,6 +26,7 @@ Expected<int> fuse_qdq_inputs_pass(ir::Graph& g);
 Expected<int> fuse_qdq_outputs_pass(ir::Graph& g);
 Expected<int> fuse_qdq_residual_pass(ir::Graph& g);
 Expected<int> fuse_qdq_maxpool_pass(ir::Graph& g);
+Expected<int> fuse_qdq_concat_pass(ir::Graph& g);
 // QDQ fusion into int8 MatMul/Gemm (kernel side: src/kernels/cpu/matmul.cc).
 Expected<int> fuse_qdq_matmul_pass(ir::Graph& g);
 // Not in the pipeline: applied when a session asks for bf16 precision.

@@ -28,6 +28,8 @@ const std::vector<Pass>& optimization_pipeline() {
       {"fuse_qdq_residual", &fuse_qdq_residual_pass},
       // Before fuse_qdq_outputs: the Conv before a MaxPool -> Q writes int8.
       {"fuse_qdq_maxpool", &fuse_qdq_maxpool_pass},
+      // uint8 Concat/Resize between QDQ pairs (det's neck into its head).
+      {"fuse_qdq_concat", &fuse_qdq_concat_pass},
       // After the post-op fusions: the QuantizeLinear ends the fused chain.
       {"fuse_qdq_outputs", &fuse_qdq_outputs_pass},
       {"remove_dead_nodes", &remove_dead_nodes_pass},
