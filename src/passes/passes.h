@@ -15,6 +15,7 @@ Expected<int> fold_scale_shift_pass(ir::Graph& g);
 Expected<int> fuse_layernorm_pass(ir::Graph& g);
 Expected<int> fuse_gelu_pass(ir::Graph& g);
 Expected<int> fuse_elementwise_pass(ir::Graph& g);
+Expected<int> fuse_scaled_residual_pass(ir::Graph& g);
 // Post-op fusion into Conv/ConvTranspose/MatMul/Gemm, and conv layouts
 // (kernel side: src/kernels/cpu/conv.cc, matmul.cc).
 Expected<int> fuse_conv_activation_pass(ir::Graph& g);

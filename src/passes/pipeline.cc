@@ -19,6 +19,8 @@ const std::vector<Pass>& optimization_pipeline() {
       // Again: folding a bias Add can make a BN foldable (det's head runs
       // ConvTranspose -> Add(bias) -> BatchNormalization).
       {"fold_batchnorm", &fold_batchnorm_pass},
+      // x + x * gate -> x * (1 + gate): det's squeeze-excitation residuals.
+      {"fuse_scaled_residual", &fuse_scaled_residual_pass},
       {"fuse_layernorm", &fuse_layernorm_pass},
       {"fuse_gelu", &fuse_gelu_pass},
       {"fuse_conv_activation", &fuse_conv_activation_pass},
