@@ -15,6 +15,7 @@ Expected<int> fold_scale_shift_pass(ir::Graph& g);
 Expected<int> fuse_layernorm_pass(ir::Graph& g);
 Expected<int> fuse_gelu_pass(ir::Graph& g);
 Expected<int> fuse_elementwise_pass(ir::Graph& g);
+Expected<int> fuse_scaled_residual_pass(ir::Graph& g);
 // Post-op fusion into Conv/ConvTranspose/MatMul/Gemm, and conv layouts
 // (kernel side: src/kernels/cpu/conv.cc, matmul.cc).
 Expected<int> fuse_conv_activation_pass(ir::Graph& g);
@@ -26,6 +27,7 @@ Expected<int> fuse_qdq_inputs_pass(ir::Graph& g);
 Expected<int> fuse_qdq_outputs_pass(ir::Graph& g);
 Expected<int> fuse_qdq_residual_pass(ir::Graph& g);
 Expected<int> fuse_qdq_maxpool_pass(ir::Graph& g);
+Expected<int> fuse_qdq_concat_pass(ir::Graph& g);
 // QDQ fusion into int8 MatMul/Gemm (kernel side: src/kernels/cpu/matmul.cc).
 Expected<int> fuse_qdq_matmul_pass(ir::Graph& g);
 // QOperator models (expand_qlinear.cc): QLinearConv/QLinearMatMul become

@@ -21,6 +21,8 @@ const std::vector<Pass>& optimization_pipeline() {
       // Again: folding a bias Add can make a BN foldable (det's head runs
       // ConvTranspose -> Add(bias) -> BatchNormalization).
       {"fold_batchnorm", &fold_batchnorm_pass},
+      // x + x * gate -> x * (1 + gate): det's squeeze-excitation residuals.
+      {"fuse_scaled_residual", &fuse_scaled_residual_pass},
       {"fuse_layernorm", &fuse_layernorm_pass},
       {"fuse_gelu", &fuse_gelu_pass},
       {"fuse_conv_activation", &fuse_conv_activation_pass},
@@ -30,6 +32,8 @@ const std::vector<Pass>& optimization_pipeline() {
       {"fuse_qdq_residual", &fuse_qdq_residual_pass},
       // Before fuse_qdq_outputs: the Conv before a MaxPool -> Q writes int8.
       {"fuse_qdq_maxpool", &fuse_qdq_maxpool_pass},
+      // uint8 Concat/Resize between QDQ pairs (det's neck into its head).
+      {"fuse_qdq_concat", &fuse_qdq_concat_pass},
       // After the post-op fusions: the QuantizeLinear ends the fused chain.
       {"fuse_qdq_outputs", &fuse_qdq_outputs_pass},
       {"remove_dead_nodes", &remove_dead_nodes_pass},
