@@ -33,10 +33,16 @@
 namespace ecoinfer::passes {
 namespace {
 
+// An int8 ConvTranspose (fuse_qdq_inputs) takes channels-last data too
+// (kernels/cpu/pixel_deconv.h); a float32 one runs on plain data.
+bool is_int8_conv_transpose(const ir::Node& n) {
+  return is_op(n, "ConvTranspose") && n.attribute(kQuantInputAttribute) != nullptr;
+}
+
 // The input indices at which `reader` (a Conv) reads `v` in a layout-neutral
 // role; empty when it reads it as weights or bias, or is no Conv.
 std::vector<int64_t> data_uses(const ir::Node& reader, ir::ValueId v) {
-  if (!is_op(reader, "Conv")) return {};
+  if (!is_op(reader, "Conv") && !is_int8_conv_transpose(reader)) return {};
   Expected<std::vector<PostOp>> ops = read_post_ops(reader);
   if (!ops) return {};
   std::vector<int64_t> uses;
@@ -185,7 +191,8 @@ Expected<int> channels_last_convs_pass(ir::Graph& g) {
   ChannelsLastMarker marker(g, consumers);
   int marked = 0;
   for (ir::Node& producer : g.nodes) {
-    if (!is_op(producer, "Conv") || producer.outputs.size() != 1 || producer.outputs[0] == ir::kNoValue) continue;
+    const bool conv = is_op(producer, "Conv") || is_int8_conv_transpose(producer);
+    if (!conv || producer.outputs.size() != 1 || producer.outputs[0] == ir::kNoValue) continue;
     if (mark_through_pool(g, consumers, producer)) {
       ++marked;
       continue;

@@ -29,7 +29,7 @@ float take_trailing_scale(ir::Node& node) {
 }
 
 bool fuse_output(ir::Graph& g, const std::vector<std::vector<int>>& consumers, ir::Node& conv) {
-  const bool int8_op = is_op(conv, "Conv") || is_op(conv, "MatMul") || is_op(conv, "Gemm");
+  const bool int8_op = is_op(conv, "Conv") || is_op(conv, "ConvTranspose") || is_op(conv, "MatMul") || is_op(conv, "Gemm");
   if (!int8_op || conv.attribute(kQuantInputAttribute) == nullptr ||
       conv.attribute(kQuantOutputAttribute) != nullptr || conv.outputs.empty()) {
     return false;

@@ -13,6 +13,8 @@ namespace ecoinfer::passes {
 const std::vector<Pass>& optimization_pipeline() {
   static const std::vector<Pass> pipeline = {
       {"remove_identity", &remove_identity_pass},
+      // Before the QDQ fusions, which take the DQ -> op -> Q form it writes.
+      {"expand_qlinear", &expand_qlinear_pass},
       // Before constant_folding, which would dequantize QDQ weights to float32.
       {"fuse_qdq_inputs", &fuse_qdq_inputs_pass},
       {"fuse_qdq_matmul", &fuse_qdq_matmul_pass},
@@ -24,6 +26,8 @@ const std::vector<Pass>& optimization_pipeline() {
       // Again: folding a bias Add can make a BN foldable (det's head runs
       // ConvTranspose -> Add(bias) -> BatchNormalization).
       {"fold_batchnorm", &fold_batchnorm_pass},
+      // x + x * gate -> x * (1 + gate): det's squeeze-excitation residuals.
+      {"fuse_scaled_residual", &fuse_scaled_residual_pass},
       {"fuse_layernorm", &fuse_layernorm_pass},
       // Before the post-op fusions: a residual Add before a LayerNorm joins it.
       {"fuse_skip_layernorm", &fuse_skip_layernorm_pass},
@@ -37,6 +41,8 @@ const std::vector<Pass>& optimization_pipeline() {
       {"fuse_qdq_residual", &fuse_qdq_residual_pass},
       // Before fuse_qdq_outputs: the Conv before a MaxPool -> Q writes int8.
       {"fuse_qdq_maxpool", &fuse_qdq_maxpool_pass},
+      // uint8 Concat/Resize between QDQ pairs (det's neck into its head).
+      {"fuse_qdq_concat", &fuse_qdq_concat_pass},
       // After the post-op fusions: the QuantizeLinear ends the fused chain.
       {"fuse_qdq_outputs", &fuse_qdq_outputs_pass},
       {"remove_dead_nodes", &remove_dead_nodes_pass},

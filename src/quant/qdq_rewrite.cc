@@ -62,6 +62,16 @@ std::optional<StaticPlan> plan_static(const onnx::GraphProto& graph, const onnx:
     if (node.input_size() > 2 && is_float_initializer(graph, node.input(2), 1)) plan.bias = 2;
     return plan;
   }
+  // ConvTranspose stores its weight [C, M/group, kH, kW]: the output
+  // channels run along axis 1, which a per-axis scale can name only when
+  // there is one group (with more, axis 1 holds one group's channels).
+  if (op == "ConvTranspose") {
+    if (int_attribute(node, "group", 1) != 1 || !is_float_initializer(graph, node.input(1))) return std::nullopt;
+    plan.weight = 1;
+    plan.weight_axis = 1;
+    if (node.input_size() > 2 && is_float_initializer(graph, node.input(2), 1)) plan.bias = 2;
+    return plan;
+  }
   if (op == "MatMul") {
     if (is_float_initializer(graph, node.input(1), 2)) {
       plan.weight = 1;
@@ -140,7 +150,14 @@ class StaticRewriter {
   Expected<RewriteResult> run() {
     RewriteResult result;
     std::vector<onnx::NodeProto> nodes(graph_.node().begin(), graph_.node().end());
+    const std::set<std::string> quantized = quantized_activations(nodes);
     for (onnx::NodeProto& node : nodes) {
+      if (shares_output_quantization(node, quantized)) {
+        const UInt8Params p = uint8_params(ranges_.at(node.output(0)));
+        for (int i = 0; i < node.input_size(); ++i) node.set_input(i, shared_qdq(node.input(i), node.output(0), p));
+        emitted_.push_back(node);
+        continue;
+      }
       const auto plan = plan_static(graph_, node);
       const bool ready = plan && std::all_of(plan->activations.begin(), plan->activations.end(),
                                              [&](int i) { return ranges_.count(node.input(i)) > 0; });
@@ -166,6 +183,55 @@ class StaticRewriter {
   }
 
  private:
+  // The activations run() will quantize: the inputs of the candidates that
+  // have ranges and are not excluded (the same decisions, made ahead).
+  std::set<std::string> quantized_activations(const std::vector<onnx::NodeProto>& nodes) const {
+    std::set<std::string> out;
+    int seen = 0;
+    for (const onnx::NodeProto& node : nodes) {
+      const auto plan = plan_static(graph_, node);
+      if (!plan) continue;
+      const bool excluded = is_excluded(node, options_) || seen++ < options_.exclude_first;
+      const bool ready = std::all_of(plan->activations.begin(), plan->activations.end(),
+                                     [&](int i) { return ranges_.count(node.input(i)) > 0; });
+      if (ready && !excluded)
+        for (int i : plan->activations) out.insert(node.input(i));
+    }
+    return out;
+  }
+
+  // A Concat whose output is quantized (a quantized node reads it) gets
+  // Q -> DQ on every input with the output's scale and zero point, as ONNX
+  // Runtime's quantizer writes it: the concatenation then moves uint8
+  // values unchanged (passes/fuse_qdq_concat.cc), and the output's range
+  // covers every input's, so nothing is clipped that the output's own
+  // quantization would not clip.
+  bool shares_output_quantization(const onnx::NodeProto& node, const std::set<std::string>& quantized) const {
+    if (!is_default_domain(node) || node.op_type() != "Concat" || node.output_size() != 1 ||
+        node.input_size() < 1 || is_excluded(node, options_) || quantized.count(node.output(0)) == 0 ||
+        ranges_.count(node.output(0)) == 0) {
+      return false;
+    }
+    return std::none_of(node.input().begin(), node.input().end(),
+                        [&](const std::string& i) { return find_initializer(graph_, i) != nullptr; });
+  }
+
+  // Q -> DQ of `tensor` with the parameters of `owner` (a Concat's output),
+  // apart from the tensor's own pair: another reader may quantize it with
+  // its own range.
+  std::string shared_qdq(const std::string& tensor, const std::string& owner, const UInt8Params& p) {
+    const std::string key = tensor + "\n" + owner;
+    if (auto it = dq_of_.find(key); it != dq_of_.end()) return it->second;
+    const std::string scale = add_initializer(owner + "_shared_scale", Tensor::scalar<float>(p.scale));
+    const std::string zero = add_initializer(owner + "_shared_zero_point", Tensor::scalar<uint8_t>(p.zero_point));
+    const std::string q = names_.make(tensor + "_QuantizeLinear_Output");
+    const std::string dq = names_.make(tensor + "_DequantizeLinear_Output");
+    emit("QuantizeLinear", tensor + "_QuantizeLinear", {tensor, scale, zero}, q, -1);
+    emit("DequantizeLinear", tensor + "_DequantizeLinear", {q, scale, zero}, dq, -1);
+    dq_of_[key] = dq;
+    return dq;
+  }
+
   Status quantize_node(onnx::NodeProto& node, const StaticPlan& plan) {
     std::vector<float> activation_scales;
     for (int i : plan.activations) {

@@ -31,7 +31,8 @@ struct RewriteResult {
 bool is_excluded(const onnx::NodeProto& node, const QuantizeOptions& options);
 
 // The activation tensors whose ranges static quantization needs: the
-// non-constant inputs of the Conv, MatMul and Gemm nodes it will quantize.
+// non-constant inputs of the Conv, ConvTranspose, MatMul and Gemm nodes it
+// will quantize.
 std::vector<std::string> tensors_to_calibrate(const onnx::GraphProto& graph, const QuantizeOptions& options);
 
 // Static QDQ. A candidate whose activation has no range (never seen as

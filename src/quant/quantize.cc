@@ -118,7 +118,7 @@ Expected<QuantizedModel> rewrite_and_measure(const onnx::ModelProto& fp32, const
   }
   if (m.rewrite.quantized.empty())
     return invalid_argument(fmt::format("nothing to quantize in {}: no {} with a float weight{}", in.string(),
-                                        options.mode == QuantMode::kStatic ? "Conv, MatMul or Gemm" : "MatMul",
+                                        options.mode == QuantMode::kStatic ? "Conv, ConvTranspose, MatMul or Gemm" : "MatMul",
                                         m.rewrite.excluded > 0 ? " that --exclude leaves" : ""));
   m.model.set_producer_name("ecoinfer quantize");
   ECOINFER_ASSIGN_OR_RETURN(m.fidelity, measure_fidelity(fp32, m.model, m.rewrite.quantized, samples.held_out,

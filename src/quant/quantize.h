@@ -12,8 +12,9 @@
 // Static mode: activations asymmetric uint8 (per tensor, range from the
 // calibration method), weights symmetric int8 (zero point 0, per output
 // channel with per_channel), bias int32 with scale s_x * s_w. QuantizeLinear ->
-// DequantizeLinear pairs go on the activation inputs of Conv, MatMul and Gemm;
-// every other op stays fp32. The file is the standard QDQ format that ONNX
+// DequantizeLinear pairs go on the activation inputs of Conv, ConvTranspose,
+// MatMul and Gemm (and of a Concat whose output is quantized, with the
+// output's parameters); every other op stays fp32. The file is the standard QDQ format that ONNX
 // Runtime's quantizer writes.
 //
 // Dynamic mode (transformer-style models): MatMul with an fp32 weight becomes

@@ -35,6 +35,11 @@ int resolve_thread_count(int threads) { return threads > 0 ? threads : omp_get_n
 Expected<std::unique_ptr<Session>> Session::load(const std::filesystem::path& model, const SessionOptions& options) {
   if (options.threads < 0) return invalid_argument(fmt::format("threads must be 0 (all cores) or more, got {}", options.threads));
   ECOINFER_ASSIGN_OR_RETURN(ir::Graph graph, onnx_import::load_model(model));
+  // Always, --no-optimize too: ONNX Runtime's contrib ops have no kernel of
+  // their own, their expansion into plain ONNX ops is how they run.
+  if (auto expanded = passes::expand_contrib_ops_pass(graph); !expanded) {
+    return expanded.status().with_context(model.string());
+  }
   if (options.optimize) {
     auto report = passes::optimize(graph);
     if (!report) return report.status().with_context(model.string());

@@ -1,5 +1,5 @@
-// The structure quantize_model writes on a small Conv/MatMul model: int8
-// weights per output channel, int32 bias at s_x * s_w, uint8 activations in
+// The structure quantize_model writes on a small Conv/MatMul model (and a
+// ConvTranspose one): int8 weights per output channel, int32 bias at s_x * s_w, uint8 activations in
 // Q -> DQ pairs, excluded nodes left fp32, dynamic MatMulInteger; and the
 // errors a user gets for bad input.
 #include <random>
@@ -139,6 +139,70 @@ TEST(QdqRewrite, PerChannelWeightsInt32BiasUint8ActivationsAndExcludedStaysFp32)
   // The float weights that were quantized are gone.
   EXPECT_EQ(find_initializer(g, "wa"), nullptr);
   EXPECT_EQ(find_initializer(g, "wfc"), nullptr);
+}
+
+// x[?,4,6,6] -> ConvTranspose t (2x2 stride 2, bias) -> Relu -> ConvTranspose
+// g (2x2 stride 2, group 3) -> y: det's head, plus a grouped one.
+fs::path deconv_model(const fs::path& dir) {
+  testing::ModelBuilder b(13);
+  b.input("x", onnx::TensorProto::FLOAT, {-1, 4, 6, 6});
+  b.initializer("wt", {4, 3, 2, 2}, values(48, 5));
+  b.initializer("bt", {3}, values(3, 6, 0.1f));
+  b.initializer("wg", {3, 1, 2, 2}, values(12, 7));
+  auto* t = b.node("ConvTranspose", {"x", "wt", "bt"}, {"t"});
+  t->set_name("t");
+  testing::set_ints(t, "strides", {2, 2});
+  b.node("Relu", {"t"}, {"r"});
+  auto* grouped = b.node("ConvTranspose", {"r", "wg"}, {"y"});
+  grouped->set_name("g");
+  testing::set_ints(grouped, "strides", {2, 2});
+  testing::set_int(grouped, "group", 3);
+  b.output("y", onnx::TensorProto::FLOAT, {-1, 3, 24, 24});
+  const fs::path path = dir / "deconv.onnx";
+  b.save(path);
+  return path;
+}
+
+// ConvTranspose's weight is [C, M/group, k...]: one scale per output
+// channel on axis 1, an int32 bias at s_x * s_w[m]. A grouped one stays
+// fp32 (axis 1 would hold one group's channels).
+TEST(QdqRewrite, ConvTransposeWeightsPerOutputChannelOnAxis1) {
+  const fs::path dir = testing::temp_dir("qdq_deconv");
+  QuantizeOptions o = random_options();
+  o.calibration.shapes = {{"x", {1, 4, 6, 6}}};
+  o.per_channel = true;
+  auto report = quantize_model(deconv_model(dir), dir / "q.onnx", o);
+  ASSERT_TRUE(report) << report.status().message();
+  EXPECT_EQ(report->quantized_nodes, 1);
+  EXPECT_EQ(report->quantized_by_op["ConvTranspose"], 1);
+  EXPECT_TRUE(report->passed) << report->failure_message();
+  ASSERT_EQ(report->outputs.size(), 1u);
+  EXPECT_GT(report->outputs[0].cosine, 0.99);  // run by ecoinfer's int8 ConvTranspose
+
+  auto model = load_model_proto(dir / "q.onnx");
+  ASSERT_TRUE(model);
+  const onnx::GraphProto& g = model->graph();
+  const onnx::NodeProto* t = node_named(g, "t");
+  ASSERT_NE(t, nullptr);
+  const onnx::NodeProto* wdq = producer(g, t->input(1));
+  ASSERT_NE(wdq, nullptr);
+  EXPECT_EQ(wdq->op_type(), "DequantizeLinear");
+  EXPECT_EQ(axis_of(*wdq), 1);
+  EXPECT_EQ(find_initializer(g, wdq->input(1))->dims(0), 3);
+  EXPECT_EQ(find_initializer(g, wdq->input(0))->data_type(), onnx::TensorProto::INT8);
+  const onnx::NodeProto* bdq = producer(g, t->input(2));
+  ASSERT_NE(bdq, nullptr);
+  EXPECT_EQ(find_initializer(g, bdq->input(0))->data_type(), onnx::TensorProto::INT32);
+  auto s_x = float_initializer(g, producer(g, t->input(0))->input(1));
+  auto s_w = float_initializer(g, wdq->input(1));
+  auto s_b = float_initializer(g, bdq->input(1));
+  ASSERT_TRUE(s_x && s_w && s_b);
+  for (int m = 0; m < 3; ++m) EXPECT_NEAR(s_b->data<float>()[m], s_x->data<float>()[0] * s_w->data<float>()[m], 1e-9);
+  // The grouped one reads its float weight and the fp32 activation.
+  const onnx::NodeProto* grouped = node_named(g, "g");
+  ASSERT_NE(grouped, nullptr);
+  EXPECT_EQ(grouped->input(0), "r");
+  EXPECT_EQ(grouped->input(1), "wg");
 }
 
 TEST(QdqRewrite, PerTensorHasOneScalePerWeight) {

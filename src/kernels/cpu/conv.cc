@@ -22,8 +22,9 @@
 // that only flow between convolutions, which then stay channels-last in
 // memory (passes/post_ops.h: kChannelsLastInputs, kChannelsLastOutput).
 // A ConvTranspose whose kernel equals its stride runs as a matmul plus an
-// interleave (pixel_deconv.h); other ConvTransposes use oneDNN's plain
-// deconvolution.
+// interleave (pixel_deconv.h; an int8 one too, on uint8 channels-last data
+// where channels_last_convs marks it); other ConvTransposes use oneDNN's
+// plain deconvolution (int8: channels-last).
 //
 // Precision: "_ecoinfer.bf16" (SessionOptions::precision) runs the
 // primitive on bf16 source and weights (converted by the staging reorder
@@ -119,6 +120,7 @@ struct ConvPlan {
 };
 
 int64_t at_or(const std::vector<int64_t>& v, size_t i, int64_t fallback) { return i < v.size() ? v[i] : fallback; }
+bool per_channel_operands(const std::vector<const Tensor*>& operands, size_t rank);
 
 // How a primitive lays out its source and destination. kPlainToBlocked16:
 // a plain source and a 16-channel-blocked destination, which oneDNN's
@@ -210,6 +212,8 @@ class ConvKernel final : public Kernel {
   Expected<std::shared_ptr<const ConvPlan>> make_plan(const Tensor& x, const Tensor& w,
                                                       const std::vector<const Tensor*>& operands) const;
   Layout preferred_layout(const Geometry& geo, const PlanShapes& shapes) const;
+  Expected<onednn::PixelDeconvPlan> make_pixel_deconv_int8(const Tensor& x, const Tensor& w,
+                                                           const std::vector<const Tensor*>& operands) const;
   Expected<std::shared_ptr<ConvPlan>> build_plan(const Tensor& w, const PlanShapes& shapes, const Geometry& geo,
                                                  Layout layout, bool bf16, bool winograd = false) const;
   bool winograd_suits(const Tensor& w, const PlanShapes& shapes, const Geometry& geo, bool bf16) const;
@@ -369,7 +373,7 @@ memory::desc ConvKernel::plain_weights_desc(const Shape& w) const {
   }
   dims.insert(dims.end(), spatial.begin(), spatial.end());
   strides.insert(strides.end(), spatial_strides.begin(), spatial_strides.end());
-  return memory::desc(dims, memory::data_type::f32, strides);
+  return memory::desc(dims, type, strides);
 }
 
 // Sets up `s` to move data between a tensor laid out as `tensor` and the
@@ -436,7 +440,7 @@ memory::desc layout_desc(const Dims& dims, Layout layout, memory::data_type type
 // convolutions run as fast. ConvTranspose's plain kernel beats the others
 // at the det model's shapes.
 Layout ConvKernel::preferred_layout(const Geometry& geo, const PlanShapes& shapes) const {
-  if (transposed_) return Layout::kPlain;
+  if (transposed_ && !quant_.enabled) return Layout::kPlain;
   // oneDNN's int8 direct kernels take channels-last data (its plain int8
   // path is a slower GEMM).
   if (quant_.enabled) return Layout::kChannelsLast;
@@ -475,12 +479,17 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
   Shape out_shape = {x.dim(0), transposed_ ? w.dim(1) * attrs_.group : w.dim(0)};
   out_shape.insert(out_shape.end(), geo.out.begin(), geo.out.end());
   const bool plain_tensors = !layouts_.src_channels_last && !layouts_.dst_channels_last;
-  if (transposed_ && plain_tensors &&
+  if (transposed_ && (plain_tensors || quant_.enabled) &&
       onednn::pixel_deconv_applies(w.shape(), attrs_.group, geo.strides, geo.dilations, geo.pad_begin, geo.pad_end,
-                                   post_ops_)) {
+                                   post_ops_, quant_.enabled) &&
+      (!quant_.enabled || per_channel_operands(operands, x.rank()))) {
     auto plan = std::make_shared<ConvPlan>();
     plan->out_shape = out_shape;
-    ECOINFER_ASSIGN_OR_RETURN(plan->pixel, onednn::make_pixel_deconv(x.shape(), w.shape(), has_bias_, post_ops_));
+    if (quant_.enabled) {
+      ECOINFER_ASSIGN_OR_RETURN(plan->pixel, make_pixel_deconv_int8(x, w, operands));
+    } else {
+      ECOINFER_ASSIGN_OR_RETURN(plan->pixel, onednn::make_pixel_deconv(x.shape(), w.shape(), has_bias_, post_ops_));
+    }
     return std::shared_ptr<const ConvPlan>(std::move(plan));
   }
 
@@ -717,6 +726,29 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   return plan;
 }
 
+// True when every fused operand is float32 and holds one value, or one
+// value per channel (axis 1 of an output of `rank` dimensions): all the
+// int8 pixel path takes; the others go to oneDNN's deconvolution.
+bool per_channel_operands(const std::vector<const Tensor*>& operands, size_t rank) {
+  return std::all_of(operands.begin(), operands.end(), [&](const Tensor* t) {
+    if (t->dtype() != DataType::kFloat32 || t->rank() > rank) return false;
+    if (t->numel() == 1) return true;
+    return t->rank() + 1 >= rank && t->dim(t->rank() + 1 - rank) == t->numel();
+  });
+}
+
+// An int8 ConvTranspose on the pixel path (pixel_deconv.h).
+Expected<onednn::PixelDeconvPlan> ConvKernel::make_pixel_deconv_int8(const Tensor& x, const Tensor& w,
+                                                                     const std::vector<const Tensor*>& operands) const {
+  onednn::PixelDeconvQuant q{onednn_type(x.dtype()), quant_.input_scale, quant_.input_zero, quant_.weight_scales,
+                             onednn_type(quant_.output), quant_.output_scale, quant_.output_zero};
+  std::vector<int64_t> sizes;
+  for (const Tensor* t : operands) sizes.push_back(t->numel());
+  if (!const_weights_.defined()) return unimplemented(who_ + ": an int8 ConvTranspose needs constant weights");
+  return onednn::make_pixel_deconv_int8(x.shape(), const_weights_, has_bias_, post_ops_, sizes, q,
+                                        layouts_.src_channels_last, layouts_.dst_channels_last);
+}
+
 // oneDNN 2.6 int8: acc (s32) + bias (s32) times the output scale, then the
 // post-ops; the input's zero point is a runtime argument.
 void ConvKernel::set_quant_attributes(dnnl::primitive_attr& attr, int64_t out_channels, bool src_zero_point) const {
@@ -785,6 +817,12 @@ Status ConvKernel::run(const ConvPlan& plan, const Tensor& x, const Tensor& w, c
     const int64_t channels = y->dim(1), inner = y->numel() / (y->dim(0) * channels);
     float* yp = y->data<float>();
     for (int64_t i = 0; i < y->numel(); ++i) yp[i] = b != nullptr ? b->data<float>()[i / inner % channels] : 0.0f;
+    return Status::ok();
+  }
+  if (plan.pixel && quant_.enabled) {
+    std::vector<const float*> values;
+    for (const Tensor* t : operands) values.push_back(t->data<float>());
+    onednn::run_pixel_deconv_int8(*plan.pixel, x.raw_data(), b != nullptr ? b->data<int32_t>() : nullptr, values, y->raw_data());
     return Status::ok();
   }
   if (plan.pixel) {
@@ -883,14 +921,14 @@ Expected<ConvLayouts> read_layouts(const KernelInfo& info, const onednn::FusedPo
 }
 
 // The kQuant* attributes (passes/pass.h), checked.
-Expected<QuantConv> read_quant(const KernelInfo& info, bool transposed) {
+Expected<QuantConv> read_quant(const KernelInfo& info) {
   QuantConv q;
   if (!info.has_attr(passes::kQuantInputAttribute)) return q;
   const std::vector<float> in = info.attr_floats(passes::kQuantInputAttribute);
   q.weight_scales = info.attr_floats(passes::kQuantWeightScalesAttribute);
   const std::vector<float> out = info.attr_floats(passes::kQuantOutputAttribute);
-  if (transposed || in.size() != 2 || q.weight_scales.empty() || (!out.empty() && out.size() != 3)) {
-    return info.model_error("malformed int8 attributes (only Conv, with input, weight and output scales)");
+  if (in.size() != 2 || q.weight_scales.empty() || (!out.empty() && out.size() != 3)) {
+    return info.model_error("malformed int8 attributes (input, weight and output scales)");
   }
   q.enabled = true;
   q.input_scale = in[0];
@@ -905,7 +943,7 @@ Expected<QuantConv> read_quant(const KernelInfo& info, bool transposed) {
 }
 
 Expected<std::unique_ptr<Kernel>> create_conv_kernel(const KernelInfo& info, bool transposed) {
-  ECOINFER_ASSIGN_OR_RETURN(QuantConv quant, read_quant(info, transposed));
+  ECOINFER_ASSIGN_OR_RETURN(QuantConv quant, read_quant(info));
   for (size_t i : {size_t{0}, size_t{1}}) {
     const DataType t = info.declared_input_type(i);
     if (!quant.enabled && t != DataType::kUndefined && t != DataType::kFloat32) {
