@@ -21,12 +21,12 @@ const path = require('path');
 
 function usage(why) {
   process.stderr.write(`ort_bench: ${why}\n` +
-    'usage: node bench/ort_bench.js MODEL --shape NAME=DxDx.. [--shape ...] [--threads N] [--warmup W] [--iters K]\n');
+    'usage: node bench/ort_bench.js MODEL --shape NAME=DxDx.. [--shape ...] [--threads N] [--warmup W] [--iters K] [--fill NAME=V]\n');
   process.exit(1);
 }
 
 function parseArgs(argv) {
-  const o = { model: null, shapes: {}, threads: 1, warmup: 5, iters: 20 };
+  const o = { model: null, shapes: {}, threads: 1, warmup: 5, iters: 20, fill: {} };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     const value = () => {
@@ -38,6 +38,9 @@ function parseArgs(argv) {
       if (!name || !dims) usage('--shape wants NAME=DIMS, e.g. x=1x3x48x320');
       o.shapes[name] = dims.split('x').map(Number);
       if (o.shapes[name].some((d) => !Number.isInteger(d) || d <= 0)) usage(`bad dimensions in --shape ${name}=${dims}`);
+    } else if (a === '--fill') {
+      const [name, v] = value().split('=');
+      o.fill[name] = Number(v);  // as ecoinfer bench --fill: that input holds v everywhere
     } else if (a === '--threads') o.threads = Number(value());
     else if (a === '--warmup') o.warmup = Number(value());
     else if (a === '--iters') o.iters = Number(value());
@@ -113,6 +116,10 @@ async function main() {
   for (const name of session.inputNames) {
     if (!o.shapes[name]) usage(`input '${name}' needs --shape ${name}=DIMS`);
     feeds[name] = randomTensor(ort, name, inputType(session, name), o.shapes[name]);
+    if (o.fill[name] !== undefined) {
+      const d = feeds[name].data;
+      d.fill(typeof d[0] === 'bigint' ? BigInt(o.fill[name]) : o.fill[name]);
+    }
   }
   for (let i = 0; i < o.warmup; ++i) await session.run(feeds);
   const samples = [];

@@ -52,6 +52,15 @@ inline constexpr const char* kQuantWeightZeroAttribute = "_ecoinfer.quant_weight
 // on every run; the result is float32 (A - zero) x B times the
 // kQuantWeightScales, and the post-ops then multiply by A's scale.
 inline constexpr const char* kQuantDynamicAttribute = "_ecoinfer.quant_dynamic";
+// LayerNormalization only (fuse_skip_layernorm.cc): INT 1. Input 3 is a
+// residual added to X before normalizing: y = LayerNorm(X + input 3), the
+// Add of the graph it replaced (numpy broadcasting).
+inline constexpr const char* kSkipInputAttribute = "_ecoinfer.skip_input";
+// Softmax only (fuse_attention_softmax.cc): INT 1. Input 1 is added to the
+// input before the softmax (the attention mask's Add, numpy broadcasting).
+// A Softmax may also carry kQuantOutputAttribute: it then writes the
+// QuantizeLinear after it, uint8/int8.
+inline constexpr const char* kSoftmaxBiasAttribute = "_ecoinfer.softmax_bias";
 
 struct Pass {
   const char* name;

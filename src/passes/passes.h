@@ -13,6 +13,8 @@ Expected<int> constant_folding_pass(ir::Graph& g);
 Expected<int> fold_batchnorm_pass(ir::Graph& g);
 Expected<int> fold_scale_shift_pass(ir::Graph& g);
 Expected<int> fuse_layernorm_pass(ir::Graph& g);
+Expected<int> fuse_skip_layernorm_pass(ir::Graph& g);
+Expected<int> fuse_attention_softmax_pass(ir::Graph& g);
 Expected<int> fuse_gelu_pass(ir::Graph& g);
 Expected<int> fuse_elementwise_pass(ir::Graph& g);
 Expected<int> fuse_scaled_residual_pass(ir::Graph& g);
@@ -30,6 +32,8 @@ Expected<int> fuse_qdq_maxpool_pass(ir::Graph& g);
 Expected<int> fuse_qdq_concat_pass(ir::Graph& g);
 // QDQ fusion into int8 MatMul/Gemm (kernel side: src/kernels/cpu/matmul.cc).
 Expected<int> fuse_qdq_matmul_pass(ir::Graph& g);
+// A per-tensor QuantizeLinear moved before the Reshape/Transpose feeding it.
+Expected<int> hoist_quantize_pass(ir::Graph& g);
 // QOperator models (expand_qlinear.cc): QLinearConv/QLinearMatMul become
 // the QDQ form the fusions above take.
 Expected<int> expand_qlinear_pass(ir::Graph& g);

@@ -1,5 +1,8 @@
 // The optimization pipeline: every pass, in the order it runs. Passes that
 // simplify the graph come first so the fusions see the plain patterns.
+#include <cstdlib>
+#include <string>
+
 #include <fmt/format.h>
 
 #include "passes/pass.h"
@@ -15,6 +18,8 @@ const std::vector<Pass>& optimization_pipeline() {
       // Before constant_folding, which would dequantize QDQ weights to float32.
       {"fuse_qdq_inputs", &fuse_qdq_inputs_pass},
       {"fuse_qdq_matmul", &fuse_qdq_matmul_pass},
+      // Before fuse_qdq_outputs: the heads' QuantizeLinear reaches the MatMul.
+      {"hoist_quantize", &hoist_quantize_pass},
       {"constant_folding", &constant_folding_pass},
       {"fold_batchnorm", &fold_batchnorm_pass},
       {"fold_scale_shift", &fold_scale_shift_pass},
@@ -24,6 +29,10 @@ const std::vector<Pass>& optimization_pipeline() {
       // x + x * gate -> x * (1 + gate): det's squeeze-excitation residuals.
       {"fuse_scaled_residual", &fuse_scaled_residual_pass},
       {"fuse_layernorm", &fuse_layernorm_pass},
+      // Before the post-op fusions: a residual Add before a LayerNorm joins it.
+      {"fuse_skip_layernorm", &fuse_skip_layernorm_pass},
+      // After fuse_qdq_matmul: the probabilities' QuantizeLinear feeds an int8 MatMul.
+      {"fuse_attention_softmax", &fuse_attention_softmax_pass},
       {"fuse_gelu", &fuse_gelu_pass},
       {"fuse_conv_activation", &fuse_conv_activation_pass},
       {"fuse_conv_residual", &fuse_conv_residual_pass},
@@ -45,9 +54,21 @@ const std::vector<Pass>& optimization_pipeline() {
   return pipeline;
 }
 
+// ECOINFER_SKIP_PASSES=name,name turns single passes off, to measure one
+// pass against the same build (bench/builds-ab with ECOINFER_B="env
+// ECOINFER_SKIP_PASSES=... build/ecoinfer"). --no-optimize turns off all.
+bool skipped(const char* name) {
+  static const std::string list = [] {
+    const char* env = std::getenv("ECOINFER_SKIP_PASSES");
+    return env != nullptr ? "," + std::string(env) + "," : std::string();
+  }();
+  return !list.empty() && list.find("," + std::string(name) + ",") != std::string::npos;
+}
+
 Expected<std::vector<PassReport>> optimize(ir::Graph& graph) {
   std::vector<PassReport> reports;
   for (const Pass& pass : optimization_pipeline()) {
+    if (skipped(pass.name)) continue;
     Expected<int> rewrites = pass.apply(graph);
     if (!rewrites) return rewrites.status().with_context(fmt::format("optimization pass {}", pass.name));
     reports.push_back({pass.name, *rewrites});

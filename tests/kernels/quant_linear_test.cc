@@ -168,6 +168,32 @@ TEST(DynamicQuantizeLinear, LargeTensorMatchesTheScalarFormula) {
   }
 }
 
+// The vectorized QuantizeLinear divides by multiplying with 1/scale and
+// correcting by FMA: every element must still equal x / scale rounded (ties
+// to even) for scales whose reciprocal is inexact, with exact ties, values
+// past the range, infinities and NaN (to the lowest value).
+TEST(QuantizeLinear, VectorizedDivisionMatchesScalarForManyScales) {
+  Tensor x = testing::random_tensor(DataType::kFloat32, {4099}, 17, -300.0f, 300.0f);
+  float* xs = x.data<float>();
+  xs[1] = INFINITY;
+  xs[2] = -INFINITY;
+  xs[3] = NAN;
+  xs[4] = 3e38f;
+  for (int k = 0; k < 64; ++k) {
+    const float scale = 0.0003f * static_cast<float>(1 + 7 * k) + (k % 3 == 0 ? 0.1f : 0.0f);
+    for (int i = 5; i < 60; ++i) xs[i] = (static_cast<float>(i - 30) + 0.5f) * scale;  // ties, when exact
+    auto u8 = run_op("QuantizeLinear", 13, {x, f32({}, {scale}), Tensor::scalar<uint8_t>(128)}, 1);
+    auto s8 = run_op("QuantizeLinear", 13, {x, f32({}, {scale}), Tensor::scalar<int8_t>(-5)}, 1);
+    ASSERT_TRUE(u8 && s8);
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      ASSERT_EQ((*u8)[0].tensor.data<uint8_t>()[i], kernels::quantize_value<uint8_t>(xs[i], scale, 128))
+          << "scale " << scale << " element " << i << " x " << xs[i];
+      ASSERT_EQ((*s8)[0].tensor.data<int8_t>()[i], kernels::quantize_value<int8_t>(xs[i], scale, -5))
+          << "scale " << scale << " element " << i << " x " << xs[i];
+    }
+  }
+}
+
 // Random integers in [lo, hi].
 template <class T>
 Tensor random_ints(const Shape& shape, uint32_t seed, int lo, int hi) {

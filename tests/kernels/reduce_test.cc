@@ -336,6 +336,45 @@ TEST(Softmax, LargeInputsAndWideRange) {
   }
 }
 
+// Attention rows: scores plus a mask's -10000 bias (and -inf, as some
+// exporters write it), at row lengths around the 16-lane vectors (the
+// masked tail): the masked positions are exactly 0, the rest match the
+// double reference. Also a NaN, which must stay in its row.
+TEST(Softmax, MaskedAttentionRowsAndVectorTails) {
+  for (const int64_t n : {15, 16, 17, 37, 128, 131}) {
+    const Shape shape{3, 4, n};
+    Tensor x = testing::random_tensor(DataType::kFloat32, shape, 31, -6, 6);
+    float* xs = x.data<float>();
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      if (i % 5 == 1) xs[i] -= 10000.0f;
+      if (i % 11 == 3) xs[i] = -INFINITY;
+    }
+    for (int64_t r = 0; r < 12; ++r) xs[r * n] = 2.0f;  // every row keeps one unmasked value
+    const std::vector<double> xv = testing::to_doubles(x);
+    ModelBuilder b(13);
+    add_input(b, "x", onnx::TensorProto::FLOAT, 3);
+    b.node("Softmax", {"x"}, {"y"});
+    add_output(b, "y", onnx::TensorProto::FLOAT);
+    auto out = save_and_run(b, "softmax_masked", {{"x", x}});
+    ASSERT_TRUE(out) << out.status().message();
+    EXPECT_TRUE(testing::tensors_close((*out)[0].tensor, as_float(shape, reference_softmax(xv, 12, n, 1, false)),
+                                       1e-5, 1e-7)) << "n " << n;
+    const float* ys = (*out)[0].tensor.data<float>();
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      if (xs[i] < -1000.0f) ASSERT_EQ(ys[i], 0.0f) << "n " << n << " element " << i;
+    }
+  }
+  Tensor nan_row = Tensor::from_vector<float>({1, 20}, std::vector<float>(20, 1.0f));
+  nan_row.data<float>()[18] = NAN;
+  ModelBuilder b(13);
+  add_input(b, "x", onnx::TensorProto::FLOAT, 2);
+  b.node("Softmax", {"x"}, {"y"});
+  add_output(b, "y", onnx::TensorProto::FLOAT);
+  auto out = save_and_run(b, "softmax_nan", {{"x", nan_row}});
+  ASSERT_TRUE(out) << out.status().message();
+  EXPECT_TRUE(std::isnan((*out)[0].tensor.data<float>()[18]));
+}
+
 // Large enough that rows are split across the OpenMP team.
 TEST(Softmax, ParallelRowsAndColumns) {
   const Shape shape{48, 20, 50};

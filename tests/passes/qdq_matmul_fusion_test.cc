@@ -170,7 +170,9 @@ TEST(QdqMatMulFusion, AttentionProductsMatchUnfused) {
     SCOPED_TRACE(is_signed ? "int8" : "uint8");
     const std::vector<NamedTensor> inputs = {
         {"q", random({2, 3, 6, 8}, 5)}, {"k", random({2, 3, 8, 6}, 6)}, {"v", random({2, 3, 6, 8}, 7)}};
-    check_fused_matches_unfused(attention(is_signed), inputs, 4, 0.02);
+    // 3 left: q's, k's and v's; the probabilities' joined the Softmax
+    // (fuse_attention_softmax), which writes them quantized.
+    check_fused_matches_unfused(attention(is_signed), inputs, 3, 0.02);
   }
 }
 

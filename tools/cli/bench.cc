@@ -21,6 +21,7 @@ namespace {
 struct BenchOptions {
   std::string model;
   std::vector<std::string> shapes;
+  std::vector<std::string> fills;  // NAME=VALUE: that input holds VALUE everywhere
   int threads = 0;
   int warmup = 5;
   int iters = 50;
@@ -58,6 +59,35 @@ void show_progress(int done, int total) {
   std::fflush(stderr);
 }
 
+// --fill NAME=VALUE: generated inputs are uniform noise (integers in
+// [0, 100)); a transformer's attention_mask is 1 and 0, and its values
+// decide the softmax's work (a mask of 0..99 adds up to 990000 to the
+// scores, whose exps then underflow: ONNX Runtime's softmax runs 14x
+// slower on them).
+Status fill_inputs(const std::vector<std::string>& fills, std::vector<NamedTensor>& inputs) {
+  for (const std::string& f : fills) {
+    const size_t eq = f.find('=');
+    if (eq == std::string::npos) return invalid_argument(fmt::format("--fill wants NAME=VALUE, got '{}'", f));
+    const std::string name = f.substr(0, eq);
+    double value = 0;
+    try {
+      value = std::stod(f.substr(eq + 1));
+    } catch (const std::exception&) {
+      return invalid_argument(fmt::format("--fill {}: '{}' is not a number", name, f.substr(eq + 1)));
+    }
+    auto it = std::find_if(inputs.begin(), inputs.end(), [&](const NamedTensor& t) { return t.name == name; });
+    if (it == inputs.end()) return invalid_argument(fmt::format("--fill: the model has no input '{}'", name));
+    Tensor& t = it->tensor;
+    switch (t.dtype()) {
+      case DataType::kFloat32: std::fill_n(t.data<float>(), t.numel(), static_cast<float>(value)); break;
+      case DataType::kInt64: std::fill_n(t.data<int64_t>(), t.numel(), static_cast<int64_t>(value)); break;
+      case DataType::kInt32: std::fill_n(t.data<int32_t>(), t.numel(), static_cast<int32_t>(value)); break;
+      default: return invalid_argument(fmt::format("--fill {}: only float32, int64 and int32 inputs", name));
+    }
+  }
+  return Status::ok();
+}
+
 int run_bench(const BenchOptions& o) {
   auto given = parse_shape_flags(o.shapes);
   if (!given) return fail(given.status().message());
@@ -68,7 +98,8 @@ int run_bench(const BenchOptions& o) {
   const Session& s = **session;
   auto shapes = resolve_input_shapes(s, *given);
   if (!shapes) return fail(shapes.status().message());
-  const std::vector<NamedTensor> inputs = make_inputs(s, *shapes, 42);
+  std::vector<NamedTensor> inputs = make_inputs(s, *shapes, 42);
+  if (Status st = fill_inputs(o.fills, inputs); !st.is_ok()) return fail(st.message());
   auto energy = prepare_energy(o.energy, resolve_thread_count(o.threads));
   if (!energy) return fail(energy.status().message());
 
@@ -122,7 +153,7 @@ int run_bench(const BenchOptions& o) {
         {"peak_rss_bytes", rss}, {"onednn_isa", isa}, {"precision", describe_precision(s)},
         {"onednn_implementations", implementations_json()}};
     energy_json(*energy, energy_run, j);
-    if (profile) j["profile"] = profile_json(*profile, 15);
+    if (profile) j["profile"] = profile_json(*profile, SIZE_MAX);
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
@@ -155,8 +186,9 @@ void add_bench_command(CLI::App& app, CommandList& commands) {
   sub->add_option("--threads", o->threads, "intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
   sub->add_option("--warmup", o->warmup, "untimed runs first (creates primitives, warms caches)")->check(CLI::PositiveNumber);
   sub->add_option("--iters", o->iters, "timed runs")->check(CLI::PositiveNumber);
+  sub->add_option("--fill", o->fills, "NAME=VALUE: that input holds VALUE everywhere (e.g. attention_mask=1; generated inputs are noise)");
   sub->add_flag("--json", o->json, "print one JSON object");
-  sub->add_flag("--profile", o->profile, "also print time per op type and per node (top 15, share of total)");
+  sub->add_flag("--profile", o->profile, "also print time per op type and per node (top 15, share of total; --json lists every node)");
   sub->add_flag("--no-optimize", o->no_optimize, "run the graph as written, without graph optimizations");
   add_precision_option(sub, o->precision);
   add_energy_flags(sub, o->energy);

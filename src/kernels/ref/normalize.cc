@@ -4,19 +4,33 @@
 // Each works on rows of a [outer, R, inner] view. float16/bfloat16 compute in
 // float, double in double. Softmax subtracts the row maximum before exp so
 // large inputs do not overflow; float exp uses a polynomial the compiler
-// vectorizes (libm's expf does not vectorize without -ffast-math).
+// vectorizes (libm's expf does not vectorize without -ffast-math); a float
+// row of 16 or more runs in AVX-512 where the CPU has it.
+//
+// Also the fused forms the transformer passes make (passes/pass.h):
+// LayerNormalization with a residual input (fuse_skip_layernorm), Softmax
+// with an additive mask input and/or a quantized output
+// (fuse_attention_softmax).
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <type_traits>
 #include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include <fmt/format.h>
 
 #include "common/half.h"
 #include "kernels/dispatch.h"
+#include "kernels/ref/broadcast.h"
 #include "kernels/ref/fast_math.h"
+#include "kernels/ref/quantize_run.h"
 #include "kernels/kernel.h"
+#include "passes/pass.h"
 
 namespace ecoinfer::kernels {
 namespace {
@@ -110,6 +124,61 @@ void softmax_row(const C* x, C* y, int64_t n, bool log) {
   for (int64_t i = 0; i < n; ++i) y[i] *= inv;
 }
 
+#if defined(__AVX512F__)
+// Below this, exp(x - m) is flushed to 0 (its true value is under 1.8e-35,
+// far below any tolerance). Without the flush the results, and the products
+// by 1/sum, are subnormal, which costs a microcode assist per element: with
+// an attention mask's -10000 bias (every padded position) the row took 10x
+// longer.
+constexpr float kSoftmaxFlushBelow = -80.0f;
+
+// exp(x - m) for a whole vector, x - m <= 0: fast_exp's range reduction and
+// polynomial without the checks for the positive range (never reached
+// here), 2^n applied by vscalefps. About half fast_exp's instructions;
+// softmax is the largest glue op of the transformers' attention.
+inline __m512 exp_shifted(__m512 x, __m512 m) {
+  const __m512 t = _mm512_sub_ps(x, m);
+  // NaN compares false, so it is kept (and propagates) like a normal value.
+  const __mmask16 flushed = _mm512_cmp_ps_mask(t, _mm512_set1_ps(kSoftmaxFlushBelow), _CMP_LT_OQ);
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), t);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  const __m512 y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+  return _mm512_maskz_scalef_ps(static_cast<__mmask16>(~flushed), y, n);
+}
+
+// The float row as above in three passes over the row (max; exp and sum;
+// scale), 16 lanes at a time, the tail under a mask. (A non-template
+// overload: calls with float pick it; softmax_row<float> is the plain one.)
+inline void softmax_row(const float* x, float* y, int64_t n, bool log) {
+  if (log || n < 16) return softmax_row<float>(x, y, n, log);
+  const __m512 m = _mm512_set1_ps(row_max(x, n));
+  const int64_t full = n & ~int64_t{15};
+  const __mmask16 tail = static_cast<__mmask16>((1u << (n - full)) - 1);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t i = 0; i < full; i += 16) {
+    const __m512 e = exp_shifted(_mm512_loadu_ps(x + i), m);
+    _mm512_storeu_ps(y + i, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  if (tail != 0) {
+    const __m512 e = exp_shifted(_mm512_maskz_loadu_ps(tail, x + full), m);
+    _mm512_mask_storeu_ps(y + full, tail, e);
+    sum = _mm512_mask_add_ps(sum, tail, sum, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+  for (int64_t i = 0; i < full; i += 16) _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_loadu_ps(y + i), inv));
+  if (tail != 0) _mm512_mask_storeu_ps(y + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, y + full), inv));
+}
+#endif
+
 // In place on a [r_len, inner] block, normalizing each column; the inner
 // loops run along the contiguous columns.
 template <class C>
@@ -140,27 +209,173 @@ template <class T>
 void softmax(const T* x, T* y, int64_t outer, int64_t r_len, int64_t inner, bool log) {
   using C = typename ComputeOf<T>::type;
   const int64_t block = r_len * inner;
-#pragma omp parallel for if (outer > 1 && outer * block > kParallelMin)
-  for (int64_t o = 0; o < outer; ++o) {
-    thread_local std::vector<C> buf, m, s;
-    C* work;
-    if constexpr (std::is_same_v<C, T>) {
-      if (inner == 1) {  // straight from x: no copy pass
-        softmax_row(x + o * block, y + o * block, r_len, log);
-        continue;
+  // Buffers per thread for the whole loop, not thread_local: declaring one
+  // in the loop body costs a __tls_get_addr call per row in this shared
+  // library (a third of a 128-wide row's time).
+#pragma omp parallel if (outer > 1 && outer * block > kParallelMin)
+  {
+    std::vector<C> buf, m, s;
+#pragma omp for
+    for (int64_t o = 0; o < outer; ++o) {
+      C* work;
+      if constexpr (std::is_same_v<C, T>) {
+        if (inner == 1) {  // straight from x: no copy pass
+          softmax_row(x + o * block, y + o * block, r_len, log);
+          continue;
+        }
+        std::copy(x + o * block, x + (o + 1) * block, y + o * block);
+        work = y + o * block;
+      } else {
+        buf.resize(static_cast<size_t>(block));
+        for (int64_t i = 0; i < block; ++i) buf[i] = load<C>(x[o * block + i]);
+        work = buf.data();
       }
-      std::copy(x + o * block, x + (o + 1) * block, y + o * block);
-      work = y + o * block;
-    } else {
-      buf.resize(static_cast<size_t>(block));
-      for (int64_t i = 0; i < block; ++i) buf[i] = load<C>(x[o * block + i]);
-      work = buf.data();
+      if (inner == 1) softmax_row(work, work, r_len, log);
+      else softmax_columns(work, r_len, inner, log, m, s);
+      if constexpr (!std::is_same_v<C, T>)
+        for (int64_t i = 0; i < block; ++i) y[o * block + i] = store<T>(work[i]);
     }
-    if (inner == 1) softmax_row(work, work, r_len, log);
-    else softmax_columns(work, r_len, inner, log, m, s);
-    if constexpr (!std::is_same_v<C, T>)
-      for (int64_t i = 0; i < block; ++i) y[o * block + i] = store<T>(work[i]);
   }
+}
+
+// X + residual with numpy broadcasting, for a skip LayerNorm or a biased
+// softmax whose operands the fused loops cannot read as they are.
+template <class T>
+Expected<Tensor> broadcast_sum(const Tensor& x, const Tensor& residual) {
+  const Shape* shapes[] = {&x.shape(), &residual.shape()};
+  ECOINFER_ASSIGN_OR_RETURN(Shape out_shape, broadcast_shapes(shapes));
+  Tensor sum = Tensor::zeros(x.dtype(), out_shape);
+  BroadcastPlan plan(out_shape, {&x.shape(), &residual.shape()});
+  const T* a = x.data<T>();
+  const T* b = residual.data<T>();
+  T* s = sum.data<T>();
+  const int64_t sa = plan.inner_stride(0), sb = plan.inner_stride(1);
+  for_each_broadcast_run(plan, [&](int64_t out, const int64_t* in, int64_t count) {
+    for (int64_t i = 0; i < count; ++i) {
+      using C = typename ComputeOf<T>::type;
+      s[out + i] = store<T>(load<C>(a[in[0] + i * sa]) + load<C>(b[in[1] + i * sb]));
+    }
+  });
+  return sum;
+}
+
+// ---- Attention softmax: Softmax(x + bias) [-> QuantizeLinear] ------------
+
+// Where each row of x ([..., n]) finds its bias row, when the bias has n
+// values per row and broadcasts into x's leading dims without enlarging
+// them (an attention mask [batch, 1, 1, n] over scores [batch, heads, m,
+// n]); nullopt otherwise.
+std::optional<std::vector<int64_t>> bias_row_strides(const Shape& bias, const Shape& x) {
+  if (bias.empty() || x.empty() || bias.size() > x.size() || bias.back() != x.back()) return std::nullopt;
+  const size_t lead = x.size() - 1, offset = x.size() - bias.size();
+  std::vector<int64_t> strides(lead, 0);
+  int64_t stride = bias.back();
+  for (size_t d = lead; d-- > 0;) {
+    if (d < offset) continue;
+    const int64_t b = bias[d - offset];
+    if (b != 1 && b != x[d]) return std::nullopt;
+    strides[d] = b == 1 ? 0 : stride;
+    stride *= b;
+  }
+  return strides;
+}
+
+int64_t bias_row_offset(int64_t row, const Shape& x, const std::vector<int64_t>& strides) {
+  int64_t offset = 0;
+  for (size_t d = strides.size(); d-- > 0;) {
+    offset += (row % x[d]) * strides[d];
+    row /= x[d];
+  }
+  return offset;
+}
+
+struct SoftmaxQuant {
+  float scale = 1;
+  int32_t zero = 0;
+  DataType type = DataType::kUndefined;  // kUndefined: float output
+};
+
+// Softmax over the last axis of float32 x, plus `bias` rows, written as
+// float32 or quantized.
+template <class Q>
+void attention_softmax_rows(const Tensor& x, const float* bias, const std::vector<int64_t>& bias_strides, Q* qout,
+                            float* fout, const SoftmaxQuant& q) {
+  const int64_t n = x.shape().back(), rows = x.numel() / n;
+  const float* xs = x.data<float>();
+  // One row buffer per thread for the whole loop: a thread_local looked up
+  // per row costs a __tls_get_addr call in this shared library, which at
+  // 1536 rows of 128 was a third of the kernel's time.
+#pragma omp parallel if (rows > 1 && x.numel() > kParallelMin)
+  {
+    std::vector<float> buf(static_cast<size_t>(2 * n));
+#pragma omp for
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* in = xs + r * n;
+      if (bias != nullptr) {
+        const float* b = bias + bias_row_offset(r, x.shape(), bias_strides);
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) buf[j] = in[j] + b[j];
+        in = buf.data();
+      }
+      if (qout == nullptr) {
+        softmax_row(in, fout + r * n, n, false);
+      } else {
+        softmax_row(in, buf.data() + n, n, false);
+        quantize_run(buf.data() + n, qout + r * n, n, q.scale, q.zero);
+      }
+    }
+  }
+}
+
+Status attention_softmax(KernelContext& ctx, bool biased, const SoftmaxQuant& q) {
+  const Tensor* x = ctx.input(0);
+  const Tensor* bias = biased ? ctx.input(1) : nullptr;
+  if (x == nullptr || (biased && bias == nullptr)) return invalid_argument("the input or the fused bias is missing");
+  if (bias != nullptr && bias->dtype() != x->dtype()) {
+    return invalid_argument(fmt::format("the fused bias is {} but the input is {}", dtype_name(bias->dtype()),
+                                        dtype_name(x->dtype())));
+  }
+  if (x->dtype() != DataType::kFloat32 && q.type != DataType::kUndefined) {
+    return unimplemented(fmt::format("a quantized softmax reads float32, got {}", dtype_name(x->dtype())));
+  }
+  std::optional<std::vector<int64_t>> strides;
+  if (bias != nullptr) strides = bias_row_strides(bias->shape(), x->shape());
+  Tensor summed;  // x + bias, when the rows cannot read the bias as it is
+  if (bias != nullptr && (!strides || x->dtype() != DataType::kFloat32)) {
+    ECOINFER_RETURN_IF_ERROR(dispatch_type(x->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
+      ECOINFER_ASSIGN_OR_RETURN(summed, broadcast_sum<decltype(tag)>(*x, *bias));
+      return Status::ok();
+    }));
+    x = &summed;
+    bias = nullptr;
+  }
+  if (x->rank() == 0) return invalid_argument("softmax over the last axis needs an input of rank 1 or more");
+  if (x->dtype() != DataType::kFloat32) {  // the plain kernel, after the bias
+    Tensor* y = ctx.output(0, x->dtype(), x->shape());
+    const int64_t n = x->shape().back();
+    if (x->numel() == 0) return Status::ok();
+    return dispatch_type(x->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
+      using T = decltype(tag);
+      softmax(x->data<T>(), y->data<T>(), x->numel() / n, n, 1, false);
+      return Status::ok();
+    });
+  }
+  const float* bias_data = bias != nullptr ? bias->data<float>() : nullptr;
+  const std::vector<int64_t> no_strides;
+  const std::vector<int64_t>& bs = strides ? *strides : no_strides;
+  if (q.type == DataType::kUndefined) {
+    Tensor* y = ctx.output(0, DataType::kFloat32, x->shape());
+    if (x->numel() > 0) attention_softmax_rows<uint8_t>(*x, bias_data, bs, nullptr, y->data<float>(), q);
+  } else if (q.type == DataType::kUInt8) {
+    Tensor* y = ctx.output(0, DataType::kUInt8, x->shape());
+    if (x->numel() > 0) attention_softmax_rows(*x, bias_data, bs, y->data<uint8_t>(), nullptr, q);
+  } else if (q.type == DataType::kInt8) {
+    Tensor* y = ctx.output(0, DataType::kInt8, x->shape());
+    if (x->numel() > 0) attention_softmax_rows(*x, bias_data, bs, y->data<int8_t>(), nullptr, q);
+  } else {
+    return unimplemented(fmt::format("a quantized softmax writes uint8 or int8, not {}", dtype_name(q.type)));
+  }
+  return Status::ok();
 }
 
 Expected<std::unique_ptr<Kernel>> create_softmax(const KernelInfo& info, bool log) {
@@ -168,6 +383,21 @@ Expected<std::unique_ptr<Kernel>> create_softmax(const KernelInfo& info, bool lo
   // runs over all trailing dims; from 13 it runs over the single axis.
   const bool coerce_2d = info.opset() < 13;
   const int64_t axis = info.attr_int("axis", coerce_2d ? 1 : -1);
+  const bool biased = info.attr_int(passes::kSoftmaxBiasAttribute, 0) != 0;
+  const std::vector<float> quant = info.attr_floats(passes::kQuantOutputAttribute);
+  if (biased || !quant.empty()) {
+    // fuse_attention_softmax's node: opset 13+, over the last axis.
+    if (log || coerce_2d || axis != -1) return info.model_error("a fused softmax must be opset 13+ over axis -1");
+    if (!quant.empty() && quant.size() != 3) return info.model_error("a quantized softmax needs {scale, zero, type}");
+    SoftmaxQuant q;
+    if (!quant.empty()) {
+      q.scale = quant[0];
+      q.zero = static_cast<int32_t>(quant[1]);
+      q.type = static_cast<DataType>(static_cast<int32_t>(quant[2]));
+    }
+    return std::unique_ptr<Kernel>(
+        make_kernel([=](KernelContext& ctx) -> Status { return attention_softmax(ctx, biased, q); }));
+  }
   return std::unique_ptr<Kernel>(make_kernel([=](KernelContext& ctx) -> Status {
     const Tensor* x = ctx.input(0);
     if (x == nullptr) return invalid_argument("the input is missing");
@@ -251,20 +481,37 @@ Status load_flat(const Tensor* p, int64_t n, std::vector<C>& out, const char* na
 
 // ---- LayerNormalization -----------------------------------------------------
 
+// `residual`, when given, has x's shape and is added to x first (the
+// skip connection fuse_skip_layernorm folds in): one pass over memory less.
 template <class T, class C>
-void layer_norm(const T* x, T* y, float* mean_out, float* inv_out, int64_t outer, int64_t n, const C* scale,
-                const C* bias, C eps) {
-#pragma omp parallel for if (outer > 1 && outer * n > kParallelMin)
-  for (int64_t o = 0; o < outer; ++o) {
-    thread_local std::vector<C> scratch;
-    const C* row = row_as<C>(x + o * n, n, scratch);
-    const C mean = row_sum(row, n) / static_cast<C>(n);
-    const C inv = C(1) / std::sqrt(row_sq_dev(row, n, mean) / static_cast<C>(n) + eps);
-    T* yo = y + o * n;
-    for (int64_t j = 0; j < n; ++j) yo[j] = store<T>((row[j] - mean) * inv * scale[j] + bias[j]);
-    if (mean_out != nullptr) {
-      mean_out[o] = static_cast<float>(mean);
-      inv_out[o] = static_cast<float>(inv);
+void layer_norm(const T* x, const T* residual, T* y, float* mean_out, float* inv_out, int64_t outer, int64_t n,
+                const C* scale, const C* bias, C eps) {
+  // One scratch row per thread for the whole loop (see attention_softmax_rows
+  // on thread_local in this shared library).
+#pragma omp parallel if (outer > 1 && outer * n > kParallelMin)
+  {
+    std::vector<C> scratch;
+#pragma omp for
+    for (int64_t o = 0; o < outer; ++o) {
+      const C* row;
+      if (residual != nullptr) {
+        scratch.resize(static_cast<size_t>(n));
+        const T* xo = x + o * n;
+        const T* ro = residual + o * n;
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) scratch[j] = load<C>(xo[j]) + load<C>(ro[j]);
+        row = scratch.data();
+      } else {
+        row = row_as<C>(x + o * n, n, scratch);
+      }
+      const C mean = row_sum(row, n) / static_cast<C>(n);
+      const C inv = C(1) / std::sqrt(row_sq_dev(row, n, mean) / static_cast<C>(n) + eps);
+      T* yo = y + o * n;
+      for (int64_t j = 0; j < n; ++j) yo[j] = store<T>((row[j] - mean) * inv * scale[j] + bias[j]);
+      if (mean_out != nullptr) {
+        mean_out[o] = static_cast<float>(mean);
+        inv_out[o] = static_cast<float>(inv);
+      }
     }
   }
 }
@@ -272,13 +519,29 @@ void layer_norm(const T* x, T* y, float* mean_out, float* inv_out, int64_t outer
 Expected<std::unique_ptr<Kernel>> create_layer_norm(const KernelInfo& info) {
   const int64_t axis = info.attr_int("axis", -1);
   const float epsilon = info.attr_float("epsilon", 1e-5f);
+  const bool skip = info.attr_int(passes::kSkipInputAttribute, 0) != 0;
   if (info.attr_int("stash_type", 1) != 1)
     return info.unsupported("only stash_type 1 (float statistics) is supported");
+  if (skip && !info.has_input(3)) return info.model_error("a skip LayerNormalization needs its residual (input 3)");
   return std::unique_ptr<Kernel>(make_kernel([=](KernelContext& ctx) -> Status {
     const Tensor* x = ctx.input(0);
     const Tensor* scale = ctx.input(1);
     const Tensor* bias = ctx.input(2);
+    const Tensor* residual = skip ? ctx.input(3) : nullptr;
     if (x == nullptr || scale == nullptr) return invalid_argument("X and Scale are required");
+    if (residual != nullptr && residual->dtype() != x->dtype()) {
+      return invalid_argument(fmt::format("the residual is {} but X is {}", dtype_name(residual->dtype()),
+                                          dtype_name(x->dtype())));
+    }
+    Tensor summed;  // X + residual, when their shapes differ
+    if (residual != nullptr && residual->shape() != x->shape()) {
+      ECOINFER_RETURN_IF_ERROR(dispatch_type(x->dtype(), kFloats | kHalfs, [&](auto tag) -> Status {
+        ECOINFER_ASSIGN_OR_RETURN(summed, broadcast_sum<decltype(tag)>(*x, *residual));
+        return Status::ok();
+      }));
+      x = &summed;
+      residual = nullptr;
+    }
     ECOINFER_ASSIGN_OR_RETURN(size_t a, normalize_axis(axis, x->rank()));
     const Shape norm_shape(x->shape().begin() + static_cast<std::ptrdiff_t>(a), x->shape().end());
     const int64_t n = shape_numel(norm_shape);
@@ -299,7 +562,8 @@ Expected<std::unique_ptr<Kernel>> create_layer_norm(const KernelInfo& info) {
       ECOINFER_RETURN_IF_ERROR(param_to(*scale, norm_shape, s, "Scale"));
       if (bias != nullptr) ECOINFER_RETURN_IF_ERROR(param_to(*bias, norm_shape, b, "B"));
       else b.assign(static_cast<size_t>(n), C(0));
-      layer_norm(x->data<T>(), y->data<T>(), mean_out, inv_out, outer, n, s.data(), b.data(), static_cast<C>(epsilon));
+      layer_norm(x->data<T>(), residual != nullptr ? residual->data<T>() : nullptr, y->data<T>(), mean_out, inv_out,
+                 outer, n, s.data(), b.data(), static_cast<C>(epsilon));
       return Status::ok();
     });
   }));

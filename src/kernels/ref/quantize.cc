@@ -11,6 +11,7 @@
 #include "kernels/kernel.h"
 #include "kernels/ref/broadcast.h"
 #include "kernels/ref/quantize_math.h"
+#include "kernels/ref/quantize_run.h"
 
 namespace ecoinfer::kernels {
 namespace {
@@ -28,24 +29,6 @@ void for_each_channel_run(const QuantParams& p, F&& f) {
   for (int64_t t = 0; t < runs * pieces; ++t) {
     const int64_t r = t / pieces, begin = (t % pieces) * piece;
     if (begin < p.inner) f(r % p.channels, r * p.inner + begin, std::min(piece, p.inner - begin));
-  }
-}
-
-// saturate_round's arithmetic, written so that the loop vectorizes (it is
-// most of a quantized model's QuantizeLinear/DynamicQuantizeLinear time):
-// x / scale rounded half to even, plus the zero point, clamped (NaN to the
-// lowest value).
-template <class Q>
-void quantize_run(const float* x, Q* y, int64_t n, float scale, int32_t zero) {
-  constexpr float lo = static_cast<float>(std::numeric_limits<Q>::min());
-  constexpr float hi = static_cast<float>(std::numeric_limits<Q>::max());
-  const float z = static_cast<float>(zero);
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) {
-    float r = std::nearbyint(x[i] / scale) + z;
-    r = r > lo ? r : lo;
-    r = r < hi ? r : hi;
-    y[i] = static_cast<Q>(static_cast<int32_t>(r));
   }
 }
 
