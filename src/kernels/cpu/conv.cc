@@ -616,11 +616,13 @@ void prefer_jit_dw(dnnl::convolution_forward::primitive_desc& pd, const dnnl::co
 
 // oneDNN 2.6 ranks its F(2x2, 3x3) Winograd kernel (jit_fp32_wino_2x3)
 // first, but its F(4x4, 3x3) one (jit_wino_4x3: 4x fewer multiplications
-// than direct instead of 2.25x) is faster on ResNet-50's larger images (one
-// thread, ReLU post-op, in isolation: 64 channels 56x56 810 -> 604 us, 128
-// 28x28 761 -> 656, 256 14x14 995 -> 719) and slower at 512 7x7 (1316 ->
-// 1765): its 6x6 tiles only pay where an image holds enough of them. Takes
-// it from 14x14 outputs up when oneDNN offers it for this descriptor.
+// than direct instead of 2.25x) is faster on large images: inside ResNet-50
+// at one thread (fastest of 40 runs per conv, ReLU post-op) 64 channels
+// 56x56 went 864 -> 650 us. In isolation it also won at 128 28x28 and 256
+// 14x14 (761 -> 656, 995 -> 719 us), but inside the model, where its 4x
+// larger transformed weights come from memory, it lost there (+50-120 us
+// at 28x28, +300 at 14x14), as at 512 7x7 in isolation (1316 -> 1765).
+// Takes it from 56x56 outputs up when oneDNN offers it for this descriptor.
 void prefer_wino_4x3(dnnl::convolution_forward::primitive_desc& pd, const dnnl::convolution_forward::desc& d,
                      const dnnl::primitive_attr& attr, const Geometry& geo) {
   constexpr int64_t kMinSide = 56;
