@@ -130,6 +130,9 @@ struct ConvLayouts {
   bool src_channels_last = false;
   bool dst_channels_last = false;
   std::vector<bool> binary_channels_last;  // per binary post-op operand
+  // The marked tensors are 16-channel blocks, not channels-last
+  // (passes::kBlocked16Layout, a ResNet trunk kept in Winograd's layout).
+  bool blocked16 = false;
 };
 
 // The int8 form of a Conv (passes/pass.h kQuant* attributes).
@@ -215,6 +218,8 @@ class ConvKernel final : public Kernel {
   bool winograd_suits(const Tensor& w, const PlanShapes& shapes, const Geometry& geo, bool bf16) const;
   bool first_layer_suits(const PlanShapes& shapes, bool bf16) const;
   memory::desc plain_weights_desc(const Shape& w) const;
+  memory::desc marked_desc(const Dims& dims, bool marked, const memory::desc& primitive,
+                           memory::data_type type) const;
   Status run(const ConvPlan& plan, const Tensor& x, const Tensor& w, const Tensor* b,
              const std::vector<const Tensor*>& operands, KernelContext& ctx) const;
   Status shape_error(const std::string& what, const Tensor& x, const Tensor& w) const {
@@ -422,6 +427,14 @@ memory::desc layout_desc(const Dims& dims, Layout layout, memory::data_type type
   return memory::desc(dims, type, t);
 }
 
+// A tensor's descriptor: a marked one is channels-last, or 16-channel
+// blocks in a blocked trunk; see tensor_desc for the rest.
+memory::desc ConvKernel::marked_desc(const Dims& dims, bool marked, const memory::desc& primitive,
+                                     memory::data_type type) const {
+  if (marked && layouts_.blocked16) return layout_desc(dims, Layout::kBlocked16, type);
+  return tensor_desc(dims, marked, primitive, type);
+}
+
 // oneDNN's direct kernels want channels-last or 16-channel blocks; on plain
 // data only its im2col + GEMM convolution runs. Plain is as fast for a 1x1
 // convolution with stride 1 and no padding (one GEMM over the image) and on
@@ -440,6 +453,8 @@ Layout ConvKernel::preferred_layout(const Geometry& geo, const PlanShapes& shape
   // oneDNN's int8 direct kernels take channels-last data (its plain int8
   // path is a slower GEMM).
   if (quant_.enabled) return Layout::kChannelsLast;
+  // A blocked trunk: its tensors are already in blocks.
+  if (layouts_.blocked16) return Layout::kBlocked16;
   // Elements staged if the primitive works plain / channels-last.
   int64_t plain_cost = 0, channels_last_cost = 0;
   auto count = [&](const Shape& shape, bool channels_last) {
@@ -644,7 +659,8 @@ void prefer_wino_4x3(dnnl::convolution_forward::primitive_desc& pd, const dnnl::
 // brgconv against 105 us).
 bool ConvKernel::first_layer_suits(const PlanShapes& shapes, bool bf16) const {
   return !transposed_ && !quant_.enabled && !bf16 && attrs_.group == 1 && shapes.x.size() == 4 &&
-         shapes.x[1] < 16 && shapes.out[1] == 16 && !layouts_.src_channels_last && layouts_.dst_channels_last;
+         shapes.x[1] < 16 && (shapes.out[1] == 16 || layouts_.blocked16) && !layouts_.src_channels_last &&
+         layouts_.dst_channels_last;
 }
 
 Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, const PlanShapes& shapes,
@@ -660,8 +676,8 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   const memory::desc src = layout_desc(src_dims, src_layout, compute_type);
   const memory::desc dst = layout_desc(dst_dims, dst_layout, dst_type);
   size_t workspace = 0;
-  stage(plan->src, tensor_desc(src_dims, layouts_.src_channels_last, src, shapes.src_type), src, true, workspace);
-  stage(plan->dst, tensor_desc(dst_dims, layouts_.dst_channels_last, dst, dst_type), dst, false, workspace);
+  stage(plan->src, marked_desc(src_dims, layouts_.src_channels_last, src, shapes.src_type), src, true, workspace);
+  stage(plan->dst, marked_desc(dst_dims, layouts_.dst_channels_last, dst, dst_type), dst, false, workspace);
 
   // Binary operands: a full-size one is read in the destination's layout,
   // a broadcast one ([1,C,1,1], a scalar) plain.
@@ -671,7 +687,7 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
     const memory::data_type type = shapes.operand_types[i];
     const memory::desc wanted = dims == dst_dims ? layout_desc(dst_dims, dst_layout, type) : onednn::plain_f32(dims);
     Staged& s = plan->binary.emplace_back();
-    stage(s, tensor_desc(dims, layouts_.binary_channels_last[i], wanted, type), wanted, true, workspace);
+    stage(s, marked_desc(dims, layouts_.binary_channels_last[i], wanted, type), wanted, true, workspace);
     src1.push_back(wanted);
   }
   // In place only where the primitive writes the tensor's own layout and
@@ -902,6 +918,7 @@ Expected<ConvLayouts> read_layouts(const KernelInfo& info, const onednn::FusedPo
                                                     passes::kChannelsLastInputs, i));
   }
   layouts.dst_channels_last = passes::channels_last_output(info.node());
+  layouts.blocked16 = passes::blocked16_layout(info.node());
   return layouts;
 }
 

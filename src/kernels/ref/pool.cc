@@ -398,9 +398,9 @@ void max_pool_channels_last(const T* __restrict x, T* __restrict y, int64_t batc
 
 class PoolKernel final : public Kernel {
  public:
-  PoolKernel(PoolAttrs attrs, bool is_max, bool want_indices, bool channels_last, std::string who)
+  PoolKernel(PoolAttrs attrs, bool is_max, bool want_indices, bool channels_last, bool blocked16, std::string who)
       : attrs_(std::move(attrs)), is_max_(is_max), want_indices_(want_indices), channels_last_(channels_last),
-        who_(std::move(who)) {}
+        blocked16_(blocked16), who_(std::move(who)) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -412,12 +412,16 @@ class PoolKernel final : public Kernel {
     Tensor* y = ctx.output(0, x->dtype(), y_shape);
     if (channels_last_) {
       if (x->rank() != 4) return unimplemented(who_ + ": a channels-last MaxPool must be 2-D");
+      if (blocked16_ && x->dim(1) % 16 != 0) return unimplemented(who_ + ": a blocked MaxPool needs 16k channels");
+      // 16-channel blocks (N, C/16, H, W, 16) are N*C/16 channels-last images of 16 channels.
+      const int64_t images = blocked16_ ? x->dim(0) * (x->dim(1) / 16) : x->dim(0);
+      const int64_t channels = blocked16_ ? 16 : x->dim(1);
       return dispatch_type(x->dtype(), kFloats | kSigned | kUnsigned, [&](auto tag) -> Status {
         using T = decltype(tag);
         if constexpr (!std::is_arithmetic_v<T> || std::is_same_v<T, bool>) {
           return unimplemented(who_ + ": a channels-last MaxPool takes floats or integers");
         } else {
-          max_pool_channels_last(x->data<T>(), y->data<T>(), x->dim(0), x->dim(1), axes);
+          max_pool_channels_last(x->data<T>(), y->data<T>(), images, channels, axes);
           return Status::ok();
         }
       }, who_);
@@ -454,6 +458,7 @@ class PoolKernel final : public Kernel {
   bool is_max_;
   bool want_indices_;
   bool channels_last_;  // input and output channels-last (MaxPool only)
+  bool blocked16_;      // ... in 16-channel blocks instead (passes::kBlocked16Layout)
   std::string who_;
 };
 
@@ -528,6 +533,7 @@ Expected<std::unique_ptr<Kernel>> make_pool(const KernelInfo& info, bool is_max)
     return info.model_error("channels-last pooling needs a MaxPool with its input and output both channels-last");
   }
   return std::unique_ptr<Kernel>(std::make_unique<PoolKernel>(std::move(*attrs), is_max, want_indices, channels_last,
+                                                              passes::blocked16_layout(info.node()),
                                                               info.node().describe()));
 }
 
