@@ -14,7 +14,9 @@
 // value per channel whose own output qualifies (only Convs read it), which
 // then writes channels-last too. MobileNetV3's SE blocks thus run with no
 // transpose between the depthwise and the projection convolutions.
-// Runs last: no later pass may add a reader.
+// Runs last: no later pass may add a reader. When all the marked nodes
+// suit 16-channel blocks (mark_blocked16 below), they also get
+// kBlocked16Layout and the marked tensors are blocks, not channels-last.
 // One op may sit between: a 2-D MaxPool of a Conv's output (a ResNet's
 // stem, float or a quantized model's uint8/int8) whose own readers all
 // qualify; it then pools channels-last too (kernels/ref/pool.cc), one vector

@@ -20,7 +20,10 @@
 // thread's workspace: the input before, the output after. The
 // channels_last_convs pass removes most of these copies: it marks tensors
 // that only flow between convolutions, which then stay channels-last in
-// memory (passes/post_ops.h: kChannelsLastInputs, kChannelsLastOutput).
+// memory (passes/post_ops.h: kChannelsLastInputs, kChannelsLastOutput), or
+// 16-channel blocks in a trunk the pass marks kBlocked16Layout (ResNet's:
+// its Winograd convolutions take only blocks), where every convolution runs
+// blocked.
 // A ConvTranspose whose kernel equals its stride runs as a matmul plus an
 // interleave (pixel_deconv.h); other ConvTransposes use oneDNN's plain
 // deconvolution.
