@@ -80,12 +80,13 @@ TEST(ChannelsLastPool, PoolReadByAnotherOpStaysPlain) {
   EXPECT_TRUE(passes::channels_last_inputs(*pool).empty());
 }
 
-// A ResNet in small: stem, pool, one bottleneck block (1x1, 3x3 on 16x16,
-// which runs on oneDNN's Winograd kernel, 1x1, projection shortcut added),
-// GlobalAveragePool.
-TEST(ChannelsLastPool, ResNetTrunkRunsInSixteenChannelBlocks) {
+// A ResNet in small: stem, pool, one bottleneck block (1x1, 3x3 on 16x16
+// or 7x7, both on oneDNN's Winograd kernel in blocks, 1x1, projection
+// shortcut added), GlobalAveragePool.
+void check_blocked_trunk(int64_t side) {
+  SCOPED_TRACE("input side " + std::to_string(side));
   ModelBuilder b(13);
-  b.input("x", onnx::TensorProto::FLOAT, {1, 3, 64, 64});
+  b.input("x", onnx::TensorProto::FLOAT, {1, 3, side, side});
   random_initializer(b, "w0", {16, 3, 7, 7}, 1);
   random_initializer(b, "w1", {64, 16, 1, 1}, 2);
   random_initializer(b, "w2", {64, 64, 3, 3}, 3);
@@ -112,7 +113,7 @@ TEST(ChannelsLastPool, ResNetTrunkRunsInSixteenChannelBlocks) {
   PassRun r = run_fused(b, "channels_last_blocked_trunk",
                         {&passes::fuse_conv_activation_pass, &passes::fuse_conv_residual_pass,
                          &passes::channels_last_convs_pass},
-                        {{"x", random_tensor(DataType::kFloat32, {1, 3, 64, 64}, 7)}});
+                        {{"x", random_tensor(DataType::kFloat32, {1, 3, side, side}, 7)}});
   expect_same_outputs(r, 1e-4, 1e-4);
   int blocked = 0;
   for (const ir::Node& n : r.optimized.nodes) {
@@ -120,6 +121,11 @@ TEST(ChannelsLastPool, ResNetTrunkRunsInSixteenChannelBlocks) {
     blocked += passes::blocked16_layout(n);
   }
   EXPECT_EQ(blocked, 7);  // 5 Convs, the MaxPool, the GlobalAveragePool
+}
+
+TEST(ChannelsLastPool, ResNetTrunkRunsInSixteenChannelBlocks) {
+  check_blocked_trunk(64);  // 3x3 on 16x16
+  check_blocked_trunk(28);  // 3x3 on 7x7
 }
 
 }  // namespace
