@@ -124,4 +124,9 @@ bool channels_last_output(const ir::Node& node) {
   return a != nullptr && a->kind == ir::Attribute::Kind::kInt && a->i != 0;
 }
 
+bool blocked16_layout(const ir::Node& node) {
+  const ir::Attribute* a = node.attribute(kBlocked16Layout);
+  return a != nullptr && a->kind == ir::Attribute::Kind::kInt && a->i != 0;
+}
+
 }  // namespace ecoinfer::passes

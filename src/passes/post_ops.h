@@ -21,6 +21,11 @@ namespace ecoinfer::passes {
 
 inline constexpr const char* kChannelsLastInputs = "_ecoinfer.channels_last_inputs";  // INTS: input indices
 inline constexpr const char* kChannelsLastOutput = "_ecoinfer.channels_last_output";  // INT: 1 = yes
+// Set by channels_last_convs on every node that reads or writes a marked
+// tensor when all of them are float Convs (groups of one, 16k channels),
+// MaxPools and GlobalAveragePools: the marked tensors are then laid out in
+// 16-channel blocks (N, C/16, spatial..., 16), not channels-last.
+inline constexpr const char* kBlocked16Layout = "_ecoinfer.blocked16";  // INT: 1 = yes
 // Set by accumulate_in_place on a Conv whose binary "add" post-op reads a
 // residual no later node reads: the input index, whose buffer the Conv may
 // take over as its output (a oneDNN sum post-op instead of a binary add).
@@ -68,5 +73,7 @@ bool has_post_ops(const ir::Node& node);
 // The input indices listed in kChannelsLastInputs, and the output flag.
 std::vector<int64_t> channels_last_inputs(const ir::Node& node);
 bool channels_last_output(const ir::Node& node);
+// Whether the node's marked tensors are 16-channel blocks (kBlocked16Layout).
+bool blocked16_layout(const ir::Node& node);
 
 }  // namespace ecoinfer::passes

@@ -20,7 +20,10 @@
 // thread's workspace: the input before, the output after. The
 // channels_last_convs pass removes most of these copies: it marks tensors
 // that only flow between convolutions, which then stay channels-last in
-// memory (passes/post_ops.h: kChannelsLastInputs, kChannelsLastOutput).
+// memory (passes/post_ops.h: kChannelsLastInputs, kChannelsLastOutput), or
+// 16-channel blocks in a trunk the pass marks kBlocked16Layout (ResNet's:
+// its Winograd convolutions take only blocks), where every convolution runs
+// blocked.
 // A ConvTranspose whose kernel equals its stride runs as a matmul plus an
 // interleave (pixel_deconv.h; an int8 one too, on uint8 channels-last data
 // where channels_last_convs marks it); other ConvTransposes use oneDNN's
@@ -132,6 +135,9 @@ struct ConvLayouts {
   bool src_channels_last = false;
   bool dst_channels_last = false;
   std::vector<bool> binary_channels_last;  // per binary post-op operand
+  // The marked tensors are 16-channel blocks, not channels-last
+  // (passes::kBlocked16Layout, a ResNet trunk kept in Winograd's layout).
+  bool blocked16 = false;
 };
 
 // The int8 form of a Conv (passes/pass.h kQuant* attributes).
@@ -219,6 +225,8 @@ class ConvKernel final : public Kernel {
   bool winograd_suits(const Tensor& w, const PlanShapes& shapes, const Geometry& geo, bool bf16) const;
   bool first_layer_suits(const PlanShapes& shapes, bool bf16) const;
   memory::desc plain_weights_desc(const Shape& w) const;
+  memory::desc marked_desc(const Dims& dims, bool marked, const memory::desc& primitive,
+                           memory::data_type type) const;
   Status run(const ConvPlan& plan, const Tensor& x, const Tensor& w, const Tensor* b,
              const std::vector<const Tensor*>& operands, KernelContext& ctx) const;
   Status shape_error(const std::string& what, const Tensor& x, const Tensor& w) const {
@@ -426,6 +434,14 @@ memory::desc layout_desc(const Dims& dims, Layout layout, memory::data_type type
   return memory::desc(dims, type, t);
 }
 
+// A tensor's descriptor: a marked one is channels-last, or 16-channel
+// blocks in a blocked trunk; see tensor_desc for the rest.
+memory::desc ConvKernel::marked_desc(const Dims& dims, bool marked, const memory::desc& primitive,
+                                     memory::data_type type) const {
+  if (marked && layouts_.blocked16) return layout_desc(dims, Layout::kBlocked16, type);
+  return tensor_desc(dims, marked, primitive, type);
+}
+
 // oneDNN's direct kernels want channels-last or 16-channel blocks; on plain
 // data only its im2col + GEMM convolution runs. Plain is as fast for a 1x1
 // convolution with stride 1 and no padding (one GEMM over the image) and on
@@ -444,6 +460,8 @@ Layout ConvKernel::preferred_layout(const Geometry& geo, const PlanShapes& shape
   // oneDNN's int8 direct kernels take channels-last data (its plain int8
   // path is a slower GEMM).
   if (quant_.enabled) return Layout::kChannelsLast;
+  // A blocked trunk: its tensors are already in blocks.
+  if (layouts_.blocked16) return Layout::kBlocked16;
   // Elements staged if the primitive works plain / channels-last.
   int64_t plain_cost = 0, channels_last_cost = 0;
   auto count = [&](const Shape& shape, bool channels_last) {
@@ -589,15 +607,20 @@ Expected<std::shared_ptr<const ConvPlan>> ConvKernel::make_plan(const Tensor& x,
 // 64 channels 56x56, 1.8x at 128 28x28, 1.3x at 256 14x14, 1.05x at 512
 // 7x7, while staging the 16-channel blocks it needs costs 3-25 us a side.
 // Only float32 (there is no bf16/int8 variant), groups of one, channel
-// counts in whole 16-blocks, and images of at least 14x14.
+// counts in whole 16-blocks, and images of at least 14x14; in a blocked
+// trunk, where nothing is staged, 7x7 too (ResNet-50's layer4 in the model:
+// 2071-2085 us direct against 1852-1891, for weights 16/9 larger: +17 MiB
+// peak RSS).
 bool ConvKernel::winograd_suits(const Tensor& w, const PlanShapes& shapes, const Geometry& geo, bool bf16) const {
-  constexpr int64_t kMinChannels = 64, kMinSide = 14;
+  constexpr int64_t kMinChannels = 64, kMinSide = 14, kMinBlockedSide = 7;
   if (transposed_ || quant_.enabled || bf16 || attrs_.group != 1 || !const_weights_.defined() ||
       shapes.x.size() != 4) {
     return false;
   }
+  // In a blocked trunk there are no reorders to pay around it: 7x7 too.
+  const int64_t min_side = layouts_.blocked16 ? kMinBlockedSide : kMinSide;
   for (size_t i = 0; i < 2; ++i) {
-    if (geo.kernel[i] != 3 || geo.strides[i] != 1 || geo.dilations[i] != 0 || geo.out[i] < kMinSide) return false;
+    if (geo.kernel[i] != 3 || geo.strides[i] != 1 || geo.dilations[i] != 0 || geo.out[i] < min_side) return false;
   }
   const int64_t in_channels = w.dim(1), out_channels = w.dim(0);
   return in_channels >= kMinChannels && out_channels >= kMinChannels && in_channels % 16 == 0 &&
@@ -623,6 +646,28 @@ void prefer_jit_dw(dnnl::convolution_forward::primitive_desc& pd, const dnnl::co
   }
 }
 
+// oneDNN 2.6 ranks its F(2x2, 3x3) Winograd kernel (jit_fp32_wino_2x3)
+// first, but its F(4x4, 3x3) one (jit_wino_4x3: 4x fewer multiplications
+// than direct instead of 2.25x) is faster on large images: inside ResNet-50
+// at one thread (fastest of 40 runs per conv, ReLU post-op) 64 channels
+// 56x56 went 864 -> 650 us. In isolation it also won at 128 28x28 and 256
+// 14x14 (761 -> 656, 995 -> 719 us), but inside the model, where its 4x
+// larger transformed weights come from memory, it lost there (+50-120 us
+// at 28x28, +300 at 14x14), as at 512 7x7 in isolation (1316 -> 1765).
+// Takes it from 56x56 outputs up when oneDNN offers it for this descriptor.
+void prefer_wino_4x3(dnnl::convolution_forward::primitive_desc& pd, const dnnl::convolution_forward::desc& d,
+                     const dnnl::primitive_attr& attr, const Geometry& geo) {
+  constexpr int64_t kMinSide = 56;
+  if (geo.out.size() != 2 || geo.out[0] < kMinSide || geo.out[1] < kMinSide) return;
+  dnnl::convolution_forward::primitive_desc other(d, attr, onednn::cpu_engine());
+  do {
+    if (std::string(other.impl_info_str()).rfind("jit_wino_4x3:", 0) == 0) {
+      pd = other;
+      return;
+    }
+  } while (other.next_impl());
+}
+
 // A first layer: a plain image of few channels (3: RGB) in, 16 channels-last
 // channels out. oneDNN's direct kernel reads the plain image and writes
 // 16-channel blocks, the channels-last bytes at 16 channels, where the
@@ -631,7 +676,8 @@ void prefer_jit_dw(dnnl::convolution_forward::primitive_desc& pd, const dnnl::co
 // brgconv against 105 us).
 bool ConvKernel::first_layer_suits(const PlanShapes& shapes, bool bf16) const {
   return !transposed_ && !quant_.enabled && !bf16 && attrs_.group == 1 && shapes.x.size() == 4 &&
-         shapes.x[1] < 16 && shapes.out[1] == 16 && !layouts_.src_channels_last && layouts_.dst_channels_last;
+         shapes.x[1] < 16 && (shapes.out[1] == 16 || layouts_.blocked16) && !layouts_.src_channels_last &&
+         layouts_.dst_channels_last;
 }
 
 Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, const PlanShapes& shapes,
@@ -647,8 +693,8 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
   const memory::desc src = layout_desc(src_dims, src_layout, compute_type);
   const memory::desc dst = layout_desc(dst_dims, dst_layout, dst_type);
   size_t workspace = 0;
-  stage(plan->src, tensor_desc(src_dims, layouts_.src_channels_last, src, shapes.src_type), src, true, workspace);
-  stage(plan->dst, tensor_desc(dst_dims, layouts_.dst_channels_last, dst, dst_type), dst, false, workspace);
+  stage(plan->src, marked_desc(src_dims, layouts_.src_channels_last, src, shapes.src_type), src, true, workspace);
+  stage(plan->dst, marked_desc(dst_dims, layouts_.dst_channels_last, dst, dst_type), dst, false, workspace);
 
   // Binary operands: a full-size one is read in the destination's layout,
   // a broadcast one ([1,C,1,1], a scalar) plain.
@@ -658,7 +704,7 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
     const memory::data_type type = shapes.operand_types[i];
     const memory::desc wanted = dims == dst_dims ? layout_desc(dst_dims, dst_layout, type) : onednn::plain_f32(dims);
     Staged& s = plan->binary.emplace_back();
-    stage(s, tensor_desc(dims, layouts_.binary_channels_last[i], wanted, type), wanted, true, workspace);
+    stage(s, marked_desc(dims, layouts_.binary_channels_last[i], wanted, type), wanted, true, workspace);
     src1.push_back(wanted);
   }
   // In place only where the primitive writes the tensor's own layout and
@@ -704,6 +750,7 @@ Expected<std::shared_ptr<ConvPlan>> ConvKernel::build_plan(const Tensor& w, cons
                                       geo.pad_begin, geo.pad_end);
     dnnl::convolution_forward::primitive_desc pd(d, attr, engine);
     if (!quant_.enabled && !bf16) prefer_jit_dw(pd, d, attr);
+    if (winograd) prefer_wino_4x3(pd, d, attr, geo);
     chosen_w = pd.weights_desc();
     plan->scratchpad = pd.scratchpad_desc();
     plan->impl = pd.impl_info_str();
@@ -917,6 +964,7 @@ Expected<ConvLayouts> read_layouts(const KernelInfo& info, const onednn::FusedPo
                                                     passes::kChannelsLastInputs, i));
   }
   layouts.dst_channels_last = passes::channels_last_output(info.node());
+  layouts.blocked16 = passes::blocked16_layout(info.node());
   return layouts;
 }
 

@@ -96,16 +96,21 @@ Expected<std::unique_ptr<Kernel>> create_channels_last_global_average_pool(const
   if (passes::channels_last_inputs(info.node()) != std::vector<int64_t>{0}) {
     return info.model_error(fmt::format("{} may list only input 0", passes::kChannelsLastInputs));
   }
-  return std::unique_ptr<Kernel>(make_kernel([who](KernelContext& ctx) -> Status {
+  const bool blocked16 = passes::blocked16_layout(info.node());
+  return std::unique_ptr<Kernel>(make_kernel([who, blocked16](KernelContext& ctx) -> Status {
     const Tensor* x = ctx.input(0);
     ECOINFER_RETURN_IF_ERROR(check_float(who, x, "X"));
+    if (blocked16 && x->dim(1) % 16 != 0) return unimplemented(who + ": a blocked GlobalAveragePool needs 16k channels");
     Shape y_shape(x->rank(), 1);
     y_shape[0] = x->dim(0);
     y_shape[1] = x->dim(1);
     const int64_t pixels = pixels_of(*x);
     if (pixels == 0 && x->dim(0) * x->dim(1) > 0) return invalid_argument(who + ": spatial dimensions are empty");
     Tensor* y = ctx.output(0, DataType::kFloat32, y_shape);
-    channels_last_mean(x->data<float>(), y->data<float>(), x->dim(0), pixels, x->dim(1));
+    // 16-channel blocks (N, C/16, spatial..., 16) are N*C/16 channels-last
+    // images of 16 channels, whose means come out in N, C order.
+    if (blocked16) channels_last_mean(x->data<float>(), y->data<float>(), x->dim(0) * (x->dim(1) / 16), pixels, 16);
+    else channels_last_mean(x->data<float>(), y->data<float>(), x->dim(0), pixels, x->dim(1));
     return Status::ok();
   }));
 }

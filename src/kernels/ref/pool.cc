@@ -370,10 +370,12 @@ void pool_rows(const T* x, T* y, int64_t planes, const AxisPlan (&ax)[kMaxSpatia
 
 // Max pooling of a channels-last 4-D tensor (N, H, W, C in memory; the
 // logical shape stays N, C, H, W), marked by passes/channels_last_convs.cc
-// between int8 convolutions: each output pixel is the max of its window's
-// channel vectors, contiguous loads with no strided access.
+// between convolutions (a ResNet's stem, float or int8): each output pixel
+// is the max of its window's channel vectors, contiguous loads with no
+// strided access.
 template <class T>
-void max_pool_channels_last(const T* x, T* y, int64_t batch, int64_t channels, const AxisPlan (&ax)[kMaxSpatial]) {
+void max_pool_channels_last(const T* __restrict x, T* __restrict y, int64_t batch, int64_t channels, const AxisPlan (&ax)[kMaxSpatial]) {
+  const T init = std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
   const AxisPlan& ah = ax[1];
   const AxisPlan& aw = ax[2];
 #pragma omp parallel for if (batch * ah.out * aw.out * channels > kParallelMin)
@@ -381,7 +383,7 @@ void max_pool_channels_last(const T* x, T* y, int64_t batch, int64_t channels, c
     const int64_t n = row / ah.out, oh = row % ah.out;
     for (int64_t ow = 0; ow < aw.out; ++ow) {
       T* out = y + (row * aw.out + ow) * channels;
-      std::fill(out, out + channels, std::numeric_limits<T>::lowest());
+      std::fill(out, out + channels, init);
       for (int64_t kh = ah.k_begin[oh]; kh < ah.k_end[oh]; ++kh) {
         const int64_t ih = ah.start[oh] + kh * ah.dilation;
         for (int64_t kw = aw.k_begin[ow]; kw < aw.k_end[ow]; ++kw) {
@@ -396,9 +398,9 @@ void max_pool_channels_last(const T* x, T* y, int64_t batch, int64_t channels, c
 
 class PoolKernel final : public Kernel {
  public:
-  PoolKernel(PoolAttrs attrs, bool is_max, bool want_indices, bool channels_last, std::string who)
+  PoolKernel(PoolAttrs attrs, bool is_max, bool want_indices, bool channels_last, bool blocked16, std::string who)
       : attrs_(std::move(attrs)), is_max_(is_max), want_indices_(want_indices), channels_last_(channels_last),
-        who_(std::move(who)) {}
+        blocked16_(blocked16), who_(std::move(who)) {}
 
   Status compute(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -410,12 +412,16 @@ class PoolKernel final : public Kernel {
     Tensor* y = ctx.output(0, x->dtype(), y_shape);
     if (channels_last_) {
       if (x->rank() != 4) return unimplemented(who_ + ": a channels-last MaxPool must be 2-D");
-      return dispatch_type(x->dtype(), kSigned | kUnsigned, [&](auto tag) -> Status {
+      if (blocked16_ && x->dim(1) % 16 != 0) return unimplemented(who_ + ": a blocked MaxPool needs 16k channels");
+      // 16-channel blocks (N, C/16, H, W, 16) are N*C/16 channels-last images of 16 channels.
+      const int64_t images = blocked16_ ? x->dim(0) * (x->dim(1) / 16) : x->dim(0);
+      const int64_t channels = blocked16_ ? 16 : x->dim(1);
+      return dispatch_type(x->dtype(), kFloats | kSigned | kUnsigned, [&](auto tag) -> Status {
         using T = decltype(tag);
-        if constexpr (!std::is_integral_v<T> || std::is_same_v<T, bool>) {
-          return unimplemented(who_ + ": a channels-last MaxPool takes integers");
+        if constexpr (!std::is_arithmetic_v<T> || std::is_same_v<T, bool>) {
+          return unimplemented(who_ + ": a channels-last MaxPool takes floats or integers");
         } else {
-          max_pool_channels_last(x->data<T>(), y->data<T>(), x->dim(0), x->dim(1), axes);
+          max_pool_channels_last(x->data<T>(), y->data<T>(), images, channels, axes);
           return Status::ok();
         }
       }, who_);
@@ -451,7 +457,8 @@ class PoolKernel final : public Kernel {
   PoolAttrs attrs_;
   bool is_max_;
   bool want_indices_;
-  bool channels_last_;  // input and output channels-last (integer MaxPool only)
+  bool channels_last_;  // input and output channels-last (MaxPool only)
+  bool blocked16_;      // ... in 16-channel blocks instead (passes::kBlocked16Layout)
   std::string who_;
 };
 
@@ -526,6 +533,7 @@ Expected<std::unique_ptr<Kernel>> make_pool(const KernelInfo& info, bool is_max)
     return info.model_error("channels-last pooling needs a MaxPool with its input and output both channels-last");
   }
   return std::unique_ptr<Kernel>(std::make_unique<PoolKernel>(std::move(*attrs), is_max, want_indices, channels_last,
+                                                              passes::blocked16_layout(info.node()),
                                                               info.node().describe()));
 }
 
