@@ -246,6 +246,10 @@ void Batcher::execute(Batch batch, energy::Meter* meter, bool& answering_started
   if (batch.size() == 1) {
     inputs.tensors = batch[0].request.inputs;  // handles: no copy
     inputs.bytes = batch[0].request.bytes_inputs;
+    // Outputs asked for in shared memory are written there by the model
+    // itself, which saves copying them (1 MB for rec) after the run.
+    for (const RequestedOutput& o : batch[0].request.outputs)
+      if (o.shared_memory) inputs.output_memory.push_back({o.name, o.shared_memory->data(), o.shared_memory->size});
   } else {
     for (size_t k = 0; k < requests[0]->inputs.size(); ++k)
       inputs.tensors.push_back({requests[0]->inputs[k].name, concatenate_input(requests, k, total)});
