@@ -79,6 +79,16 @@ struct ModelSummary {
   int64_t node_count = 0;
 };
 
+// Caller memory for one output of Session::run_into, as ONNX Runtime's
+// IoBinding: the model writes that output there instead of into memory of
+// its own that run() would then copy out.
+struct OutputBinding {
+  std::string name;  // a model output
+  void* data = nullptr;
+  size_t capacity_bytes = 0;
+  DataType dtype = DataType::kUndefined;  // when set, the output must have this type
+};
+
 class Session {
  public:
   static Expected<std::unique_ptr<Session>> load(const std::filesystem::path& model,
@@ -96,6 +106,18 @@ class Session {
   // receives one record per executed node.
   virtual Expected<std::vector<NamedTensor>> run(const std::vector<NamedTensor>& inputs,
                                                  std::vector<NodeTrace>* trace = nullptr) const = 0;
+
+  // Like run(), but each output named in `outputs` is written into the
+  // caller's memory and its returned tensor views that memory (valid while
+  // the memory is). Where the memory plan allows, the last kernel writes
+  // there directly; otherwise the result is copied there (still correct).
+  // Errors: an unknown or repeated name, a null pointer, a dtype other than
+  // the output's, or an output larger than its memory (that output is then
+  // not written; the message gives the bytes it needs).
+  //   std::vector<float> logits(40 * 6625);
+  //   auto out = session->run_into({{"x", x}}, {{"softmax_11.tmp_0", logits.data(), logits.size() * 4}});
+  virtual Expected<std::vector<NamedTensor>> run_into(const std::vector<NamedTensor>& inputs,
+                                                      const std::vector<OutputBinding>& outputs) const;
 };
 
 // NumPy .npy files: the tensor format users have. Supports float32, float64,

@@ -111,6 +111,10 @@ class Tensor {
   // enough, even though the arena is shared: the memory planner guarantees
   // no two live values overlap. Used by the runtime's memory plan.
   static Tensor arena_region(const Tensor& arena, size_t offset, size_t capacity);
+  // The same over `capacity` bytes of memory the caller owns and keeps alive
+  // while the Tensor is used (an output buffer in shared memory): nothing is
+  // freed. Used by Session::run_into.
+  static Tensor external_region(void* data, size_t capacity);
 
  private:
   void check_type(DataType requested) const;

@@ -98,6 +98,15 @@ Tensor Tensor::arena_region(const Tensor& arena, size_t offset, size_t capacity)
   return t;
 }
 
+Tensor Tensor::external_region(void* data, size_t capacity) {
+  Tensor t;
+  // The aliasing constructor with no owner: a pointer that frees nothing.
+  t.buffer_ = std::shared_ptr<std::byte[]>(std::shared_ptr<std::byte[]>(), static_cast<std::byte*>(data));
+  t.capacity_ = capacity;
+  t.arena_region_ = true;
+  return t;
+}
+
 Tensor Tensor::reshaped(Shape shape) const {
   Tensor t = *this;
   t.shape_ = std::move(shape);

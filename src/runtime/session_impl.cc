@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <map>
 #include <unordered_set>
@@ -51,6 +52,26 @@ Expected<std::unique_ptr<Session>> Session::load(const std::filesystem::path& mo
   auto session = runtime::SessionImpl::create(std::move(graph), options);
   if (!session) return session.status().with_context(model.string());
   return session;
+}
+
+// Sessions that cannot write into caller memory run as usual and copy.
+Expected<std::vector<NamedTensor>> Session::run_into(const std::vector<NamedTensor>& inputs,
+                                                     const std::vector<OutputBinding>& outputs) const {
+  ECOINFER_ASSIGN_OR_RETURN(std::vector<NamedTensor> result, run(inputs));
+  for (const OutputBinding& b : outputs) {
+    auto it = std::find_if(result.begin(), result.end(), [&](const NamedTensor& t) { return t.name == b.name; });
+    if (it == result.end()) return invalid_argument(fmt::format("run_into: the model has no output named '{}'", b.name));
+    if (it->tensor.nbytes() > b.capacity_bytes || (b.dtype != DataType::kUndefined && b.dtype != it->tensor.dtype()))
+      return invalid_argument(fmt::format("run_into: output '{}' ({} {}, {} bytes) does not fit the memory bound to it "
+                                          "({} bytes{})", b.name, shape_to_string(it->tensor.shape()),
+                                          dtype_name(it->tensor.dtype()), it->tensor.nbytes(), b.capacity_bytes,
+                                          b.dtype == DataType::kUndefined ? "" : fmt::format(", {}", dtype_name(b.dtype))));
+    Tensor view = Tensor::external_region(b.data, b.capacity_bytes);
+    view.resize(it->tensor.dtype(), it->tensor.shape());
+    if (view.nbytes() > 0) std::memcpy(view.raw_data(), it->tensor.raw_data(), view.nbytes());
+    it->tensor = std::move(view);
+  }
+  return result;
 }
 
 namespace runtime {
@@ -260,6 +281,60 @@ Status SessionImpl::execute_node(size_t index, RunContext& ctx, const MemoryPlan
 
 Expected<std::vector<NamedTensor>> SessionImpl::run(const std::vector<NamedTensor>& inputs,
                                                     std::vector<NodeTrace>* trace) const {
+  return run_bound(inputs, trace, std::vector<const OutputBinding*>(graph_.outputs.size(), nullptr));
+}
+
+Expected<std::vector<NamedTensor>> SessionImpl::run_into(const std::vector<NamedTensor>& inputs,
+                                                         const std::vector<OutputBinding>& outputs) const {
+  ECOINFER_ASSIGN_OR_RETURN(std::vector<const OutputBinding*> bound, match_outputs(outputs));
+  return run_bound(inputs, nullptr, bound);
+}
+
+// Per model output, its binding or null; checked before anything runs.
+Expected<std::vector<const OutputBinding*>> SessionImpl::match_outputs(const std::vector<OutputBinding>& outputs) const {
+  std::vector<const OutputBinding*> bound(graph_.outputs.size(), nullptr);
+  for (const OutputBinding& b : outputs) {
+    auto it = std::find_if(outputs_.begin(), outputs_.end(), [&](const ValueDescription& d) { return d.name == b.name; });
+    if (it == outputs_.end()) {
+      std::string names;
+      for (const auto& d : outputs_) names += (names.empty() ? "" : ", ") + d.name;
+      return invalid_argument(fmt::format("run_into: the model has no output named '{}'; its outputs are: {}", b.name, names));
+    }
+    const size_t index = static_cast<size_t>(it - outputs_.begin());
+    if (bound[index]) return invalid_argument(fmt::format("run_into: output '{}' is bound twice", b.name));
+    if (!b.data && b.capacity_bytes > 0)
+      return invalid_argument(fmt::format("run_into: output '{}' is bound to a null pointer", b.name));
+    if (b.dtype != DataType::kUndefined && it->dtype != DataType::kUndefined && b.dtype != it->dtype)
+      return invalid_argument(fmt::format("run_into: output '{}' is {}, but its memory is bound as {}", b.name,
+                                          dtype_name(it->dtype), dtype_name(b.dtype)));
+    bound[index] = &b;
+  }
+  return bound;
+}
+
+namespace {
+
+// The result of one bound output, in the caller's memory: where the last
+// kernel wrote it already, or copied there.
+Expected<Tensor> deliver_bound(const std::string& name, const Tensor& computed, const OutputBinding& b) {
+  if (b.dtype != DataType::kUndefined && computed.dtype() != b.dtype)
+    return invalid_argument(fmt::format("output '{}' is {}, but the memory given for it is for {}", name,
+                                        dtype_name(computed.dtype()), dtype_name(b.dtype)));
+  if (computed.nbytes() > b.capacity_bytes)
+    return invalid_argument(fmt::format("output '{}' ({} {}) needs {} bytes but the memory given for it holds {}; "
+                                        "give at least that much", name, shape_to_string(computed.shape()),
+                                        dtype_name(computed.dtype()), computed.nbytes(), b.capacity_bytes));
+  if (computed.raw_data() != b.data && computed.nbytes() > 0) std::memcpy(b.data, computed.raw_data(), computed.nbytes());
+  Tensor view = Tensor::external_region(b.data, b.capacity_bytes);
+  view.resize(computed.dtype(), computed.shape());  // keeps the caller's memory: it is large enough
+  return view;
+}
+
+}  // namespace
+
+Expected<std::vector<NamedTensor>> SessionImpl::run_bound(const std::vector<NamedTensor>& inputs,
+                                                          std::vector<NodeTrace>* trace,
+                                                          const std::vector<const OutputBinding*>& bound) const {
   omp_set_num_threads(threads_);  // per calling thread: oneDNN and our kernels share this pool
   std::unique_ptr<RunContext> ctx = acquire_context();
   struct Releaser {
@@ -275,6 +350,14 @@ Expected<std::vector<NamedTensor>> SessionImpl::run(const std::vector<NamedTenso
   std::vector<ValueUse> record;
   if (plan != nullptr) {
     bind_plan(*plan, *ctx);
+    // A bound output's slot becomes the caller's memory: its producer writes
+    // there as into an arena region. An output aliasing an input (a final
+    // Reshape) or a first run of a shape (no plan) is copied at the end.
+    for (size_t i = 0; i < graph_.outputs.size(); ++i) {
+      const auto v = static_cast<size_t>(graph_.outputs[i]);
+      if (bound[i] && graph_.values[v].producer >= 0 && !plan->is_alias[v])
+        ctx->values[v] = Tensor::external_region(bound[i]->data, bound[i]->capacity_bytes);
+    }
   } else {
     // First run of this shape: fresh buffers, sizes and aliases recorded.
     for (const ir::Value& v : graph_.values)
@@ -285,11 +368,22 @@ Expected<std::vector<NamedTensor>> SessionImpl::run(const std::vector<NamedTenso
     ECOINFER_RETURN_IF_ERROR(execute_node(i, *ctx, plan, plan ? nullptr : &record, trace));
   std::vector<NamedTensor> result;
   result.reserve(graph_.outputs.size());
-  for (ir::ValueId v : graph_.outputs) {
-    // A copy: the context's buffers are reused by the next run.
-    result.push_back({graph_.name_of(v), ctx->values[static_cast<size_t>(v)].clone()});
+  Status delivered;
+  for (size_t i = 0; i < graph_.outputs.size(); ++i) {
+    const ir::ValueId v = graph_.outputs[i];
+    Tensor& computed = ctx->values[static_cast<size_t>(v)];
+    if (!bound[i]) {
+      // A copy: the context's buffers are reused by the next run.
+      result.push_back({graph_.name_of(v), computed.clone()});
+      continue;
+    }
+    auto out = deliver_bound(graph_.name_of(v), computed, *bound[i]);
+    if (!out && delivered.is_ok()) delivered = out.status();
+    if (out) result.push_back({graph_.name_of(v), std::move(*out)});
+    if (plan != nullptr && graph_.values[static_cast<size_t>(v)].producer >= 0) computed = Tensor();  // no pointer to the caller's memory stays
   }
   if (plan == nullptr) learn_plan(std::move(key), std::move(record), *ctx);
+  if (!delivered.is_ok()) return delivered;
   return result;
 }
 

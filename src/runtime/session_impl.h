@@ -41,6 +41,8 @@ class SessionImpl final : public Session {
   const SessionOptions& options() const override { return options_; }
   Expected<std::vector<NamedTensor>> run(const std::vector<NamedTensor>& inputs,
                                          std::vector<NodeTrace>* trace) const override;
+  Expected<std::vector<NamedTensor>> run_into(const std::vector<NamedTensor>& inputs,
+                                              const std::vector<OutputBinding>& outputs) const override;
 
  private:
   SessionImpl(ir::Graph graph, const SessionOptions& options);
@@ -48,7 +50,10 @@ class SessionImpl final : public Session {
   void summarize();
   void release_owned_constants();
   const Shape& shape_of(ir::ValueId v, const RunContext& ctx) const;
+  Expected<std::vector<NamedTensor>> run_bound(const std::vector<NamedTensor>& inputs, std::vector<NodeTrace>* trace,
+                                               const std::vector<const OutputBinding*>& bound) const;
   Status bind_inputs(const std::vector<NamedTensor>& given, RunContext& ctx) const;
+  Expected<std::vector<const OutputBinding*>> match_outputs(const std::vector<OutputBinding>& outputs) const;
   Status execute_node(size_t index, RunContext& ctx, const MemoryPlan* plan, std::vector<ValueUse>* record,
                       std::vector<NodeTrace>* trace) const;
   std::vector<Shape> plan_key(const RunContext& ctx) const;

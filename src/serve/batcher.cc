@@ -1,6 +1,7 @@
 #include "serve/batcher.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -78,6 +79,7 @@ void Batcher::submit(InferenceRequest request, InferenceCallback done) {
   }
   p.request = std::move(request);
   p.done = std::move(done);
+  if (try_run_on_caller(p)) return;
   {
     std::lock_guard lock(mutex_);
     if (!stopping_ && queue_.size() < options_.max_queue_size) {
@@ -92,6 +94,49 @@ void Batcher::submit(InferenceRequest request, InferenceCallback done) {
       stopping ? fmt::format("model '{}' is shutting down; retry on another replica", options_.model)
                : fmt::format("model '{}': queue is full ({} requests waiting); retry later, or raise "
                              "max_queue_size in its config.json", options_.model, options_.max_queue_size)));
+}
+
+namespace {
+std::atomic<int> caller_runs{0};  // process-wide: runs on front-end threads now
+}  // namespace
+
+bool Batcher::try_run_on_caller(Pending& p) {
+  if (!options_.run_on_caller_thread || (options_.dynamic_batching && options_.max_batch_size > 0)) return false;
+  std::unique_ptr<energy::Meter> meter;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || !queue_.empty() || busy_ >= std::max(1, options_.instance_count)) return false;
+    int expected = 0;
+    if (!caller_runs.compare_exchange_strong(expected, 1)) return false;
+    ++busy_;
+    if (!caller_meters_.empty()) {
+      meter = std::move(caller_meters_.back());
+      caller_meters_.pop_back();
+    }
+  }
+  if (!meter) meter = make_meter();
+  Batch batch;
+  batch.push_back(std::move(p));
+  execute_safely(std::move(batch), meter.get());
+  caller_runs = 0;
+  {
+    std::lock_guard lock(mutex_);
+    --busy_;
+    if (meter) caller_meters_.push_back(std::move(meter));
+  }
+  changed_.notify_all();  // a worker may wait for the instance, shutdown for the run
+  return true;
+}
+
+std::unique_ptr<energy::Meter> Batcher::make_meter() const {
+  energy::EnergyOptions eo;
+  eo.threads = std::max(1, options_.threads);
+  auto meter = energy::probe_meter(eo);
+  if (!meter) {
+    spdlog::warn("model '{}': no energy meter ({}); energy figures will be 0", options_.model, meter.status().message());
+    return nullptr;
+  }
+  return std::move(*meter);
 }
 
 void Batcher::flush() {
@@ -111,6 +156,8 @@ void Batcher::shutdown() {
   for (std::thread& t : workers_) {
     if (t.joinable()) t.join();
   }
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [this] { return busy_ == 0; });  // a run on a caller's thread uses this batcher
 }
 
 size_t Batcher::queued() const {
@@ -119,18 +166,16 @@ size_t Batcher::queued() const {
 }
 
 void Batcher::worker_loop() {
-  energy::EnergyOptions eo;
-  eo.threads = std::max(1, options_.threads);
-  auto meter = energy::probe_meter(eo);
-  if (!meter) spdlog::warn("model '{}': no energy meter ({}); energy figures will be 0", options_.model,
-                           meter.status().message());
+  std::unique_ptr<energy::Meter> meter = make_meter();
   std::unique_lock lock(mutex_);
   for (;;) {
     Batch batch = next_batch(lock);
     if (batch.empty()) return;  // stopping and nothing left
+    ++busy_;
     lock.unlock();
-    execute_safely(std::move(batch), meter ? meter->get() : nullptr);
+    execute_safely(std::move(batch), meter.get());
     lock.lock();
+    --busy_;
   }
 }
 
@@ -163,6 +208,10 @@ Batcher::Batch Batcher::next_batch(std::unique_lock<std::mutex>& lock) {
     }
     if (queue_.empty()) {
       if (stopping_) return {};
+      changed_.wait(lock);
+      continue;
+    }
+    if (busy_ >= std::max(1, options_.instance_count)) {  // a caller's thread runs on the last free instance
       changed_.wait(lock);
       continue;
     }
@@ -246,6 +295,10 @@ void Batcher::execute(Batch batch, energy::Meter* meter, bool& answering_started
   if (batch.size() == 1) {
     inputs.tensors = batch[0].request.inputs;  // handles: no copy
     inputs.bytes = batch[0].request.bytes_inputs;
+    // Outputs asked for in shared memory are written there by the model
+    // itself, which saves copying them (1 MB for rec) after the run.
+    for (const RequestedOutput& o : batch[0].request.outputs)
+      if (o.shared_memory) inputs.output_memory.push_back({o.name, o.shared_memory->data(), o.shared_memory->size});
   } else {
     for (size_t k = 0; k < requests[0]->inputs.size(); ++k)
       inputs.tensors.push_back({requests[0]->inputs[k].name, concatenate_input(requests, k, total)});

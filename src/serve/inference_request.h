@@ -41,6 +41,10 @@ struct BytesTensor {
 struct ModelValues {
   std::vector<NamedTensor> tensors;
   std::vector<BytesTensor> bytes;
+  // Inputs only: where the caller wants numeric outputs written (a client's
+  // shared memory region). A backend may honour it (the returned tensor then
+  // views that memory) or ignore it; the front end copies what is not there.
+  std::vector<OutputBinding> output_memory;
 };
 
 struct RequestedOutput {

@@ -3,6 +3,7 @@
 
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -187,6 +188,44 @@ TEST(Batcher, WithoutDynamicBatchingEveryRequestRunsAlone) {
   for (int i = 0; i < 4; ++i) fs.push_back(submit(b, request_of(1, 3, i)));
   for (auto& f : fs) EXPECT_TRUE(f.get().ok());
   EXPECT_EQ(ex.get(), (std::vector<int64_t>{1, 1, 1, 1}));
+}
+
+// A model without dynamic batching runs a request that finds the queue
+// empty on the submitting thread (no worker to wake), but never more runs at
+// once than its instance_count, whichever threads they are on.
+TEST(Batcher, LoneRequestRunsOnTheCallersThreadWithinTheInstanceLimit) {
+  std::mutex mutex;
+  int running = 0, most_running = 0;
+  BatcherOptions o;
+  o.model = "double";
+  o.instance_count = 1;
+  o.run_on_caller_thread = true;
+  o.on_execution = [&](const ExecutionStats&) {  // runs inside each execution: hold the instance a while
+    {
+      std::lock_guard l(mutex);
+      most_running = std::max(most_running, ++running);
+    }
+    std::this_thread::sleep_for(30ms);
+    std::lock_guard l(mutex);
+    --running;
+  };
+  Batcher b(doubling_model(), o);
+  const InferenceRequest alone = request_of(1, 3, 0);
+  std::thread::id answered_on;
+  b.submit(alone, [&](InferenceOutcome out) {
+    answered_on = std::this_thread::get_id();
+    expect_doubled(out, alone);
+  });
+  EXPECT_EQ(answered_on, std::this_thread::get_id()) << "answered before submit returned, on the caller's thread";
+
+  std::vector<std::thread> callers;
+  std::vector<InferenceOutcome> outcomes(4);
+  for (int i = 0; i < 4; ++i)
+    callers.emplace_back([&, i] { outcomes[static_cast<size_t>(i)] = submit(b, request_of(1, 3, static_cast<float>(i))).get(); });
+  for (auto& t : callers) t.join();
+  for (int i = 0; i < 4; ++i) expect_doubled(outcomes[static_cast<size_t>(i)], request_of(1, 3, static_cast<float>(i)));
+  EXPECT_EQ(most_running, 1);
+  b.shutdown();
 }
 
 TEST(Batcher, BatchAboveMaxIsRefused) {

@@ -5,6 +5,7 @@
 // the client and server agree on how many requests were answered.
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -154,6 +155,73 @@ TEST_F(LoadgenEndToEnd, TableAndClearErrors) {
   EXPECT_EQ(report["levels"][0]["requests"], 0);
   EXPECT_GT(report["levels"][0]["errors"].get<double>(), 0);
   EXPECT_TRUE(report["levels"][0]["error_kinds"].contains("HTTP 400")) << wrong.out;
+}
+
+
+// No /dev/shm segment of this loadgen's kind is left (the test runs one loadgen at a time).
+std::vector<std::string> loadgen_segments() {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator("/dev/shm"))
+    if (e.path().filename().string().rfind("ecoinfer_loadgen_", 0) == 0) names.push_back(e.path().filename());
+  return names;
+}
+
+// --shared-memory system: the loadgen creates and registers its segments,
+// checks once that the outputs in shared memory equal a binary request's
+// (it exits 1 otherwise), reports like binary mode plus the server overhead
+// per request, and leaves no segment and no registered region behind.
+TEST_F(LoadgenEndToEnd, SharedMemoryRunMatchesBinaryAndCleansUp) {
+  for (const char* mode : {"--shared-memory system", "--binary"}) {
+    SCOPED_TRACE(mode);
+    testing::CliOutcome run = testing::run_cli("loadgen --url " + url_ + " --model cls --shape x=1x3x48x192 --concurrency 1,3 "
+                                               "--duration 0.5 --json " + mode);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    auto report = nlohmann::json::parse(run.out, nullptr, false);
+    ASSERT_FALSE(report.is_discarded()) << run.out;
+    EXPECT_EQ(report["shared_memory"], std::string(mode) == "--binary" ? "none" : "system");
+    expect_sane_levels(report, {1, 3});
+    for (const auto& l : report["levels"]) {
+      ASSERT_TRUE(l["server_overhead_p50_ms"].is_number()) << l.dump();
+      EXPECT_GT(l["server_compute_p50_ms"].get<double>(), 0);
+      EXPECT_LT(l["server_compute_p50_ms"].get<double>(), l["latency_ms"]["max"].get<double>());
+      EXPECT_GT(l["server_overhead_share_p50"].get<double>(), 0);
+      EXPECT_LT(l["server_overhead_share_p50"].get<double>(), 1);
+    }
+    EXPECT_TRUE(loadgen_segments().empty()) << loadgen_segments().front();
+  }
+  testing::CliOutcome table = testing::run_cli("loadgen --url " + url_ + " --model cls --shape x=1x3x48x192 --duration 0.3 "
+                                               "--shared-memory system");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("system shared memory data"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("overhead = latency - the server's compute_seconds"), std::string::npos) << table.out;
+  testing::CliOutcome status = testing::run_command("curl -s " + url_ + "/v2/systemsharedmemory/status");
+  EXPECT_EQ(status.out, "[]") << "regions left registered";
+
+  testing::CliOutcome bad = testing::run_cli("loadgen --url " + url_ + " --model cls --shape x=1x3x48x192 --shared-memory posix");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+}
+
+// A server without the extension (here Python's static file server, which
+// answers the model metadata from a file but has no /v2 extensions list).
+TEST_F(LoadgenEndToEnd, SharedMemoryNeedsTheServerExtension) {
+  fs::create_directories(dir_ / "static" / "v2" / "models");
+  std::ofstream(dir_ / "static" / "v2" / "models" / "cls")
+      << R"({"name": "cls", "inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 3, 48, 192]}], "outputs": []})";
+  testing::SpawnedProcess files;
+  ASSERT_TRUE(files.start({"python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory",
+                           (dir_ / "static").string()}));
+  std::string port;
+  for (int lines = 0; lines < 5 && port.empty(); ++lines) {
+    auto line = files.read_line(20s);
+    ASSERT_TRUE(line) << "python3 -m http.server printed no 'Serving' line";
+    std::smatch m;
+    if (std::regex_search(*line, m, std::regex("port ([0-9]+)"))) port = m[1];
+  }
+  testing::CliOutcome run = testing::run_cli("loadgen --url http://127.0.0.1:" + port + " --model cls --duration 0.3 "
+                                             "--shared-memory system");
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_NE(run.err.find("does not offer Triton's system shared memory extension"), std::string::npos) << run.err;
+  EXPECT_TRUE(loadgen_segments().empty());
 }
 
 }  // namespace

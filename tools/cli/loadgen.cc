@@ -21,6 +21,7 @@ struct LoadgenFlags {
   std::vector<std::string> shapes;
   std::vector<std::string> input_files;
   std::string concurrency = "1";
+  std::string shared_memory = "none";
   int timeout_ms = 30000;
   bool json = false;
 };
@@ -68,13 +69,16 @@ void print_table(const serve::LoadgenReport& r) {
   std::string inputs;
   for (const auto& in : r.inputs) inputs += fmt::format("{}{}={} {}", inputs.empty() ? "" : ", ", in.name, shape_to_string(in.shape), in.datatype);
   fmt::print("model {}{} at {}: {}; {} data; {:g} s per level\n", r.model, r.version.empty() ? "" : " version " + r.version,
-             r.url, inputs, r.binary ? "binary" : "JSON", r.duration_s);
-  fmt::print("{:>11} {:>9} {:>8} {:>8} {:>8} {:>7} {:>6} {:>8} {:>12} {:>12}  {}\n", "concurrency", "infer/s", "p50 ms",
-             "p90 ms", "p99 ms", "errors", "queue", "compute", "mJ/infer", "mg CO2e/inf", "energy method");
+             r.url, inputs, r.system_shared_memory ? "system shared memory" : r.binary ? "binary" : "JSON", r.duration_s);
+  fmt::print("{:>11} {:>9} {:>8} {:>8} {:>8} {:>12} {:>7} {:>6} {:>8} {:>12} {:>12}  {}\n", "concurrency", "infer/s",
+             "p50 ms", "p90 ms", "p99 ms", "overhead ms", "errors", "queue", "compute", "mJ/infer", "mg CO2e/inf",
+             "energy method");
   for (const auto& l : r.levels) {
     const auto& s = l.server;
-    fmt::print("{:>11} {:>9.1f} {:>8.2f} {:>8.2f} {:>8.2f} {:>7} {:>6} {:>8} {:>12} {:>12}  {}\n", l.concurrency,
-               l.inferences_per_s, l.p50_ms, l.p90_ms, l.p99_ms, l.errors, share(s ? s->queue_share : std::nullopt),
+    fmt::print("{:>11} {:>9.1f} {:>8.2f} {:>8.2f} {:>8.2f} {:>12} {:>7} {:>6} {:>8} {:>12} {:>12}  {}\n", l.concurrency,
+               l.inferences_per_s, l.p50_ms, l.p90_ms, l.p99_ms,
+               l.overhead_p50_ms ? fmt::format("{:.3f}", *l.overhead_p50_ms) : "-", l.errors,
+               share(s ? s->queue_share : std::nullopt),
                share(s ? s->compute_share : std::nullopt),
                s && s->joules_per_inference ? fmt::format("{:.3f}", *s->joules_per_inference * 1e3) : "-",
                s && s->carbon_mg_per_inference ? fmt::format("{:.4f}", *s->carbon_mg_per_inference) : "-",
@@ -88,6 +92,12 @@ void print_table(const serve::LoadgenReport& r) {
                  l.server->joules_per_request ? fmt::format("{:.3f}", *l.server->joules_per_request * 1e3) : "-");
     }
   }
+  for (const auto& l : r.levels) {
+    if (l.overhead_p50_ms && l.compute_p50_ms)
+      fmt::print("  concurrency {}: overhead = latency - the server's compute_seconds, p50 {:.3f} ms ({:.1f}% of "
+                 "latency) over {:.2f} ms of compute\n",
+                 l.concurrency, *l.overhead_p50_ms, *l.overhead_share_p50 * 100, *l.compute_p50_ms);
+  }
   if (!r.metrics_note.empty()) fmt::print("server figures unavailable: {}\n", r.metrics_note);
 }
 
@@ -100,6 +110,7 @@ int run_loadgen_command(LoadgenFlags& f) {
   if (!levels) return fail(levels.status().message());
   f.options.concurrency = *levels;
   f.options.timeout = std::chrono::milliseconds(f.timeout_ms);
+  f.options.system_shared_memory = f.shared_memory == "system";
   auto report = serve::run_loadgen(f.options, [](int concurrency, double seconds) {
     if (stderr_is_terminal()) std::fprintf(stderr, "loadgen: concurrency %d for %g s...\n", concurrency, seconds);
   });
@@ -138,6 +149,13 @@ void add_loadgen_command(CLI::App& app, CommandList& commands) {
       ->default_str("16");
   cmd->add_option("--timeout-ms", flags->timeout_ms, "Per-request timeout in milliseconds")->default_str("30000");
   cmd->add_flag("--binary", flags->options.binary, "Send tensors with Triton's binary tensor extension instead of JSON");
+  cmd->add_option("--shared-memory", flags->shared_memory,
+                  "none: tensors travel in the HTTP bodies; system: in POSIX shared memory registered with the server\n"
+                  "(Triton's system shared memory extension, as perf_analyzer's --shared-memory=system; the server must run\n"
+                  "on this host). The loadgen checks once that the outputs equal a binary request's, and removes its\n"
+                  "segments and regions at the end")
+      ->check(CLI::IsMember({"none", "system"}))
+      ->default_str("none");
   cmd->add_flag("--json", flags->json, "Print the report as JSON");
   commands.emplace_back(cmd, [flags] { return run_loadgen_command(*flags); });
 }

@@ -17,7 +17,9 @@ class SessionBackend final : public ModelBackend {
     if (!inputs.bytes.empty())
       return invalid_argument(fmt::format("input '{}' is BYTES; an ONNX model takes numeric tensors only",
                                           inputs.bytes[0].name));
-    ECOINFER_ASSIGN_OR_RETURN(std::vector<NamedTensor> out, session_->run(inputs.tensors));
+    ECOINFER_ASSIGN_OR_RETURN(std::vector<NamedTensor> out, inputs.output_memory.empty()
+                                                                ? session_->run(inputs.tensors)
+                                                                : session_->run_into(inputs.tensors, inputs.output_memory));
     return ModelValues{std::move(out), {}};
   }
 

@@ -5,14 +5,17 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <latch>
 #include <mutex>
 #include <numeric>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "serve/loadgen/http_client.h"
+#include "serve/loadgen/loadgen_shared_memory.h"
 #include "serve/loadgen/metrics_text.h"
 #include "serve/loadgen/request_builder.h"
 
@@ -25,6 +28,7 @@ using LabelMatch = std::vector<std::pair<std::string, std::string>>;
 
 struct ClientTally {
   std::vector<double> latencies_s;
+  std::vector<double> compute_s, overhead_s, overhead_shares;  // requests whose answer says its compute time
   std::map<std::string, uint64_t> errors;
   Clock::time_point finished;
 };
@@ -33,6 +37,24 @@ std::string error_kind(const Expected<HttpResponse>& r) {
   if (!r) return r.status().code() == HttpClient::kUnreachable ? "connection refused or unreachable"
                                                                : "connection: " + r.status().message();
   return fmt::format("HTTP {}", r->status);
+}
+
+// The answer's "compute_seconds" parameter, found by a plain search of its
+// JSON header (ecoinfer serve writes its parameters before the outputs; a
+// full parse of a JSON-data answer would cost the client milliseconds).
+std::optional<double> compute_seconds_of(const HttpResponse& r) {
+  constexpr std::string_view kKey = "\"compute_seconds\":";
+  constexpr size_t kSearched = 64 << 10;
+  size_t json_length = r.body.size();
+  if (auto h = r.header("Inference-Header-Content-Length")) json_length = std::strtoul(h->c_str(), nullptr, 10);
+  const std::string_view header(r.body.data(), std::min({json_length, r.body.size(), kSearched}));
+  const size_t at = header.find(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string number(header.substr(at + kKey.size(), 32));
+  char* end = nullptr;
+  const double v = std::strtod(number.c_str(), &end);
+  if (end == number.c_str() || !(v >= 0)) return std::nullopt;
+  return v;
 }
 
 // One simulated user: sends requests back to back until `end`.
@@ -50,7 +72,13 @@ void run_client(const HttpUrl& url, const LoadgenOptions& o, const std::string& 
     auto r = client.post(path, b.body, b.content_type, b.headers);
     const auto t1 = Clock::now();
     if (r && r->status == 200) {
-      tally.latencies_s.push_back(std::chrono::duration<double>(t1 - t0).count());
+      const double latency = std::chrono::duration<double>(t1 - t0).count();
+      tally.latencies_s.push_back(latency);
+      if (auto compute = compute_seconds_of(*r)) {
+        tally.compute_s.push_back(*compute);
+        tally.overhead_s.push_back(latency - *compute);
+        tally.overhead_shares.push_back(latency > 0 ? (latency - *compute) / latency : 0);
+      }
     } else {
       ++tally.errors[error_kind(r)];
       if (!r) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // no server: do not spin
@@ -111,10 +139,13 @@ LevelResult summarize(int concurrency, std::vector<ClientTally>& tallies, Clock:
                       int64_t per_request) {
   LevelResult level;
   level.concurrency = concurrency;
-  std::vector<double> all;
+  std::vector<double> all, compute, overhead, shares;
   Clock::time_point last = start;
   for (auto& t : tallies) {
     all.insert(all.end(), t.latencies_s.begin(), t.latencies_s.end());
+    compute.insert(compute.end(), t.compute_s.begin(), t.compute_s.end());
+    overhead.insert(overhead.end(), t.overhead_s.begin(), t.overhead_s.end());
+    shares.insert(shares.end(), t.overhead_shares.begin(), t.overhead_shares.end());
     for (const auto& [kind, n] : t.errors) {
       level.error_kinds[kind] += n;
       level.errors += n;
@@ -134,11 +165,16 @@ LevelResult summarize(int concurrency, std::vector<ClientTally>& tallies, Clock:
   level.p50_ms = percentile(all, 50) * 1e3;
   level.p90_ms = percentile(all, 90) * 1e3;
   level.p99_ms = percentile(std::move(all), 99) * 1e3;
+  if (!overhead.empty()) {
+    level.compute_p50_ms = percentile(std::move(compute), 50) * 1e3;
+    level.overhead_p50_ms = percentile(std::move(overhead), 50) * 1e3;
+    level.overhead_share_p50 = percentile(std::move(shares), 50);
+  }
   return level;
 }
 
-std::vector<InferBody> make_bodies(const std::vector<LoadgenInput>& inputs, const LoadgenOptions& o) {
-  std::vector<InferBody> bodies;
+std::vector<RequestData> make_request_data(const std::vector<LoadgenInput>& inputs, const LoadgenOptions& o) {
+  std::vector<RequestData> data;
   for (int i = 0; i < std::max(1, o.distinct_inputs); ++i) {
     std::vector<NamedTensor> tensors;
     std::vector<std::pair<std::string, std::string>> bytes;
@@ -153,10 +189,10 @@ std::vector<InferBody> make_bodies(const std::vector<LoadgenInput>& inputs, cons
                                              : random_input(datatype_from_kserve(inputs[k].datatype), inputs[k].shape,
                                                             o.seed + static_cast<uint32_t>(i * 131 + k))});
     }
-    bodies.push_back(make_infer_body(tensors, bytes, o.binary));
+    data.push_back({std::move(tensors), std::move(bytes)});
     if (o.inputs.size() + o.bytes_inputs.size() == inputs.size()) break;  // all data given: one body
   }
-  return bodies;
+  return data;
 }
 
 }  // namespace
@@ -189,10 +225,25 @@ Expected<LoadgenReport> run_loadgen(const LoadgenOptions& o, const LevelCallback
     }
     return inputs.status();
   }
-  LoadgenReport report{o.url, o.model, o.version, o.binary, o.duration_s, 1, *inputs, {}, {}};
+  LoadgenReport report{o.url, o.model, o.version, o.binary, o.system_shared_memory, o.duration_s, 1, *inputs, {}, {}};
   if (!inputs->empty() && !inputs->front().shape.empty()) report.inferences_per_request = inputs->front().shape[0];
-  const std::vector<InferBody> bodies = make_bodies(*inputs, o);
+  const std::vector<RequestData> data = make_request_data(*inputs, o);
   const std::string path = model_path(o.model, o.version) + "/infer";
+  // Each client's requests: with shared memory each has its own output region.
+  const int clients = *std::max_element(o.concurrency.begin(), o.concurrency.end());
+  std::vector<std::vector<InferBody>> client_bodies(1);
+  std::unique_ptr<LoadgenSharedMemory> shm;  // unregisters its regions when run_loadgen returns, error or not
+  if (o.system_shared_memory) {
+    ECOINFER_ASSIGN_OR_RETURN(shm, LoadgenSharedMemory::open(control, path, data, clients));
+    client_bodies.assign(static_cast<size_t>(clients), {});
+    for (size_t c = 0; c < client_bodies.size(); ++c)
+      for (size_t i = 0; i < shm->bodies_per_client(); ++i) client_bodies[c].push_back(shm->body(c, i));
+  } else {
+    for (const RequestData& d : data) client_bodies[0].push_back(make_infer_body(d.tensors, d.bytes, o.binary));
+  }
+  const auto bodies_of = [&](int c) -> const std::vector<InferBody>& {
+    return client_bodies[client_bodies.size() == 1 ? 0 : static_cast<size_t>(c)];
+  };
   LabelMatch model{{"model", o.model}};
   if (!o.version.empty()) model.emplace_back("version", o.version);
 
@@ -206,8 +257,8 @@ Expected<LoadgenReport> run_loadgen(const LoadgenOptions& o, const LevelCallback
     Clock::time_point start, end;
     std::vector<std::thread> clients;
     for (int c = 0; c < concurrency; ++c) {
-      clients.emplace_back(run_client, std::cref(url), std::cref(o), std::cref(path), std::cref(bodies),
-                           static_cast<size_t>(c) % bodies.size(), std::ref(warmed), std::ref(go), std::cref(start),
+      clients.emplace_back(run_client, std::cref(url), std::cref(o), std::cref(path), std::cref(bodies_of(c)),
+                           static_cast<size_t>(c) % bodies_of(c).size(), std::ref(warmed), std::ref(go), std::cref(start),
                            std::cref(end),
                            std::ref(tallies[static_cast<size_t>(c)]));
     }
@@ -227,7 +278,8 @@ Expected<LoadgenReport> run_loadgen(const LoadgenOptions& o, const LevelCallback
 nlohmann::json to_json(const LoadgenReport& r) {
   const auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   nlohmann::json j{{"url", r.url},           {"model", r.model},         {"version", r.version},
-                   {"binary", r.binary},     {"duration_s", r.duration_s}, {"inferences_per_request", r.inferences_per_request}};
+                   {"binary", r.binary},     {"shared_memory", r.system_shared_memory ? "system" : "none"},
+                   {"duration_s", r.duration_s}, {"inferences_per_request", r.inferences_per_request}};
   j["inputs"] = nlohmann::json::array();
   for (const auto& in : r.inputs) j["inputs"].push_back({{"name", in.name}, {"datatype", in.datatype}, {"shape", in.shape}});
   j["levels"] = nlohmann::json::array();
@@ -239,7 +291,10 @@ nlohmann::json to_json(const LoadgenReport& r) {
                          {"elapsed_s", l.elapsed_s},
                          {"requests_per_s", l.requests_per_s},
                          {"throughput_infer_per_s", l.inferences_per_s},
-                         {"latency_ms", {{"p50", l.p50_ms}, {"p90", l.p90_ms}, {"p99", l.p99_ms}, {"mean", l.mean_ms}, {"max", l.max_ms}}}};
+                         {"latency_ms", {{"p50", l.p50_ms}, {"p90", l.p90_ms}, {"p99", l.p99_ms}, {"mean", l.mean_ms}, {"max", l.max_ms}}},
+                         {"server_compute_p50_ms", opt(l.compute_p50_ms)},
+                         {"server_overhead_p50_ms", opt(l.overhead_p50_ms)},
+                         {"server_overhead_share_p50", opt(l.overhead_share_p50)}};
     if (l.server) {
       const ServerDeltas& s = *l.server;
       level["server"] = {{"requests", s.requests},

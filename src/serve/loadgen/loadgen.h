@@ -38,6 +38,9 @@ struct LoadgenOptions {
   std::vector<int> concurrency = {1};
   double duration_s = 5;                   // per level
   bool binary = false;                     // Triton's binary tensor extension instead of JSON data
+  // Triton's system shared memory extension (perf_analyzer's
+  // --shared-memory=system): tensors in POSIX shared memory, not in bodies.
+  bool system_shared_memory = false;
   int distinct_inputs = 16;                // request bodies cycled through (a response cache sees repeats)
   std::chrono::milliseconds timeout{30000};
   uint32_t seed = 1;
@@ -72,12 +75,18 @@ struct LevelResult {
   double elapsed_s = 0;
   double requests_per_s = 0, inferences_per_s = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, mean_ms = 0, max_ms = 0;
+  // From each answer's `compute_seconds` parameter (ecoinfer serve sends it;
+  // absent on cache hits and from servers that do not): the server's compute
+  // time per request, and the rest of the client's latency, the serving
+  // overhead (HTTP, parsing, queueing, transport), as medians over requests.
+  std::optional<double> compute_p50_ms, overhead_p50_ms, overhead_share_p50;
   std::optional<ServerDeltas> server;  // absent when /metrics could not be read
 };
 
 struct LoadgenReport {
   std::string url, model, version;
   bool binary = false;
+  bool system_shared_memory = false;
   double duration_s = 0;
   int64_t inferences_per_request = 1;  // the batch dimension of the requests
   std::vector<LoadgenInput> inputs;

@@ -68,7 +68,7 @@ Status write_shared_memory_outputs(const InferenceResponse& response, const std:
   for (const RequestedOutput& o : outputs) {
     if (!o.shared_memory) continue;
     for (const NamedTensor& t : response.outputs)
-      if (t.name == o.name && t.tensor.nbytes() > 0)
+      if (t.name == o.name && t.tensor.nbytes() > 0 && t.tensor.raw_data() != o.shared_memory->data())  // not there already
         std::memcpy(o.shared_memory->data(), t.tensor.raw_data(), t.tensor.nbytes());
     for (const BytesTensor& b : response.bytes_outputs) {
       if (b.name != o.name) continue;
