@@ -9,6 +9,15 @@
 //   QGemm(A, s_a, z_a, B, s_b, z_b, C, s_y, z_y) {alpha, transA, transB}
 //                                       -> DequantizeLinear x2 -> Gemm(C real) -> [QuantizeLinear]
 //   QuickGelu(X) {alpha}                -> X * Sigmoid(alpha * X)
+//   QLinearConcat(s_y, z_y, (X, s, z)...) {axis}
+//                                       -> DequantizeLinear each -> Concat -> QuantizeLinear
+//   QLinearAdd / QLinearMul(A, s_a, z_a, B, s_b, z_b, s_c, z_c)
+//                                       -> DequantizeLinear x2 -> Add / Mul -> QuantizeLinear
+//   QLinearSigmoid / QLinearLeakyRelu(X, s_x, z_x, s_y, z_y) {alpha}
+//   QLinearGlobalAveragePool(X, s_x, z_x, s_y, z_y) {channels_last = 0}
+//                                       -> DequantizeLinear -> op -> QuantizeLinear
+// (the QLinear ones: ORT computes them in float and rounds once, as the
+// expansion does; detint8's fuse_qdq_concat makes such a Concat uint8 again)
 //
 // Unlike the optimization passes this one always runs (Session::load, also
 // under --no-optimize): there is no kernel for these ops, the expansion is
@@ -168,6 +177,60 @@ std::vector<ir::Node> expand_quick_gelu(ir::Graph& g, const ir::Node& n) {
   return std::move(e.nodes);
 }
 
+// DequantizeLinear(x, scale[, zero]): ORT's QLinear ops take per-tensor
+// parameters, the zero point optional.
+ir::ValueId dequantize(NodeExpansion& e, ir::ValueId x, ir::ValueId scale, ir::ValueId zero) {
+  std::vector<ir::ValueId> inputs = {x, scale};
+  if (zero != ir::kNoValue) inputs.push_back(zero);
+  return e.add("DequantizeLinear", std::move(inputs));
+}
+
+void quantize_into(NodeExpansion& e, ir::ValueId y, ir::ValueId scale, ir::ValueId zero, ir::ValueId out) {
+  std::vector<ir::ValueId> inputs = {y, scale};
+  if (zero != ir::kNoValue) inputs.push_back(zero);
+  e.add("QuantizeLinear", std::move(inputs), {}, out);
+}
+
+std::vector<ir::Node> expand_qlinear_concat(ir::Graph& g, const ir::Node& n) {
+  if (n.inputs.size() < 5 || (n.inputs.size() - 2) % 3 != 0 || n.outputs.size() != 1) return {};
+  NodeExpansion e(g, n);
+  std::vector<ir::ValueId> parts;
+  for (size_t i = 2; i < n.inputs.size(); i += 3) {
+    parts.push_back(dequantize(e, n.inputs[i], n.inputs[i + 1], n.inputs[i + 2]));
+  }
+  Attributes attributes;
+  if (const ir::Attribute* axis = n.attribute("axis")) attributes["axis"] = *axis;
+  const ir::ValueId y = e.add("Concat", std::move(parts), std::move(attributes));
+  quantize_into(e, y, n.inputs[0], n.inputs[1], n.outputs[0]);
+  return std::move(e.nodes);
+}
+
+std::vector<ir::Node> expand_qlinear_binary(ir::Graph& g, const ir::Node& n, const char* op) {
+  if (n.inputs.size() < 7 || n.outputs.size() != 1) return {};
+  NodeExpansion e(g, n);
+  const ir::ValueId a = dequantize(e, n.inputs[0], n.inputs[1], n.inputs[2]);
+  const ir::ValueId b = dequantize(e, n.inputs[3], n.inputs[4], n.inputs[5]);
+  quantize_into(e, e.add(op, {a, b}), n.inputs[6], input_or_none(n, 7), n.outputs[0]);
+  return std::move(e.nodes);
+}
+
+std::vector<ir::Node> expand_qlinear_unary(ir::Graph& g, const ir::Node& n, const char* op) {
+  if (n.inputs.size() < 4 || n.outputs.size() != 1) return {};
+  Attributes attributes;
+  if (std::string(op) == "LeakyRelu") {
+    const ir::Attribute* alpha = n.attribute("alpha");
+    attributes["alpha"] = float_attribute(alpha != nullptr ? alpha->f : 0.01f);
+  }
+  if (std::string(op) == "GlobalAveragePool") {
+    const ir::Attribute* channels_last = n.attribute("channels_last");
+    if (channels_last != nullptr && channels_last->i != 0) return {};  // NHWC: no such plain op
+  }
+  NodeExpansion e(g, n);
+  const ir::ValueId x = dequantize(e, n.inputs[0], n.inputs[1], n.inputs[2]);
+  quantize_into(e, e.add(op, {x}, std::move(attributes)), n.inputs[3], input_or_none(n, 4), n.outputs[0]);
+  return std::move(e.nodes);
+}
+
 }  // namespace
 
 Expected<int> expand_contrib_ops_pass(ir::Graph& g) {
@@ -177,6 +240,12 @@ Expected<int> expand_contrib_ops_pass(ir::Graph& g) {
     if (is_contrib(n, "MatMulIntegerToFloat")) return expand_matmul_integer_to_float(g, n);
     if (is_contrib(n, "QGemm")) return expand_qgemm(g, n);
     if (is_contrib(n, "QuickGelu")) return expand_quick_gelu(g, n);
+    if (is_contrib(n, "QLinearConcat")) return expand_qlinear_concat(g, n);
+    if (is_contrib(n, "QLinearAdd")) return expand_qlinear_binary(g, n, "Add");
+    if (is_contrib(n, "QLinearMul")) return expand_qlinear_binary(g, n, "Mul");
+    if (is_contrib(n, "QLinearSigmoid")) return expand_qlinear_unary(g, n, "Sigmoid");
+    if (is_contrib(n, "QLinearLeakyRelu")) return expand_qlinear_unary(g, n, "LeakyRelu");
+    if (is_contrib(n, "QLinearGlobalAveragePool")) return expand_qlinear_unary(g, n, "GlobalAveragePool");
     return {};
   });
   refresh_producers(g);

@@ -1,5 +1,7 @@
 // expand_contrib_ops (src/passes/expand_contrib_ops.cc): ONNX Runtime's
-// com.microsoft ops (FusedConv, QGemm, MatMulIntegerToFloat, QuickGelu) in
+// com.microsoft ops (FusedConv, QGemm, MatMulIntegerToFloat, QuickGelu and
+// the QLinear element-wise ops: Concat, Add, Mul, Sigmoid, LeakyRelu,
+// GlobalAveragePool) in
 // a small model, run by ecoinfer (expanded, then fused) and by ONNX Runtime
 // 1.30 itself (tests/ort_run.js), which defines them. The forms the real
 // models do not exercise are here: FusedConv with a sum input Z and
@@ -79,9 +81,10 @@ Results run_all(const ModelBuilder& b, const std::string& name, const std::vecto
     auto s = Session::load(model, {.threads = 1, .optimize = optimize});
     EXPECT_TRUE(s) << s.status().message();
     if (!s) return r;
-    EXPECT_EQ(testing::count_op(**s, "FusedConv") + testing::count_op(**s, "QGemm") +
-                  testing::count_op(**s, "MatMulIntegerToFloat") + testing::count_op(**s, "QuickGelu"),
-              0);
+    for (const char* op : {"FusedConv", "QGemm", "MatMulIntegerToFloat", "QuickGelu", "QLinearConcat", "QLinearAdd",
+                           "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu", "QLinearGlobalAveragePool"}) {
+      EXPECT_EQ(testing::count_op(**s, op), 0) << op;
+    }
     auto y = (*s)->run(inputs);
     EXPECT_TRUE(y) << y.status().message();
     if (!y) return r;
@@ -181,6 +184,51 @@ TEST(ExpandContribOps, QGemmMatMulIntegerToFloatQuickGelu) {
     const double atol = r.fast[i].name == "y" ? kYScale * 1.001 : 1e-4;
     EXPECT_TRUE(close(r.fast[i].tensor, r.ort[i], 1e-4, atol)) << r.fast[i].name;
     EXPECT_TRUE(close(r.plain[i].tensor, r.ort[i], 1e-4, atol)) << r.fast[i].name << " (--no-optimize)";
+  }
+}
+
+// x, y -> QuantizeLinear (two scales) -> QLinearConcat (a third scale),
+// QLinearAdd, QLinearMul, QLinearSigmoid, QLinearLeakyRelu and
+// QLinearGlobalAveragePool -> DequantizeLinear each. ORT computes each in
+// float and rounds once, like the expansion: equal up to a rounding tie.
+TEST(ExpandContribOps, QLinearElementwiseOps) {
+  const std::vector<int64_t> shape = {1, 4, 5, 6};
+  ModelBuilder b = with_contrib_domain();
+  b.input("x", onnx::TensorProto::FLOAT, shape);
+  b.input("y", onnx::TensorProto::FLOAT, shape);
+  struct Params { const char* scale; float s; const char* zero; uint8_t z; };
+  const std::vector<Params> params = {{"sx", 0.02f, "zx", 128}, {"sy", 0.03f, "zy", 100}, {"so", 0.025f, "zo", 110},
+                                      {"sp", 0.05f, "zp", 40}, {"su", 1.0f / 255, "zu", 0}};
+  for (const Params& p : params) {
+    b.initializer(p.scale, {}, {p.s});
+    raw_initializer(b, p.zero, onnx::TensorProto::UINT8, {}, std::vector<uint8_t>{p.z});
+  }
+  b.node("QuantizeLinear", {"x", "sx", "zx"}, {"xq"});
+  b.node("QuantizeLinear", {"y", "sy", "zy"}, {"yq"});
+  set_int(b.node("QLinearConcat", {"so", "zo", "xq", "sx", "zx", "yq", "sy", "zy"}, {"cq"}, kMs), "axis", 1);
+  b.node("QLinearAdd", {"xq", "sx", "zx", "yq", "sy", "zy", "sp", "zp"}, {"aq"}, kMs);
+  b.node("QLinearMul", {"xq", "sx", "zx", "yq", "sy", "zy", "so", "zo"}, {"mq"}, kMs);
+  b.node("QLinearSigmoid", {"xq", "sx", "zx", "su", "zu"}, {"gq"}, kMs);
+  set_float(b.node("QLinearLeakyRelu", {"xq", "sx", "zx", "so", "zo"}, {"lq"}, kMs), "alpha", 0.2f);
+  set_int(b.node("QLinearGlobalAveragePool", {"yq", "sy", "zy", "so", "zo"}, {"pq"}, kMs), "channels_last", 0);
+  const std::vector<std::pair<std::string, const char*>> outputs = {{"c", "so"}, {"a", "sp"}, {"m", "so"},
+                                                                    {"g", "su"}, {"l", "so"}, {"p", "so"}};
+  for (const auto& [name, scale] : outputs) {
+    const std::string zero = std::string("z") + (scale + 1);
+    b.node("DequantizeLinear", {name + "q", scale, zero}, {name});
+  }
+  b.output("c", onnx::TensorProto::FLOAT, {1, 8, 5, 6});
+  for (const char* name : {"a", "m", "g", "l"}) b.output(name, onnx::TensorProto::FLOAT, shape);
+  b.output("p", onnx::TensorProto::FLOAT, {1, 4, 1, 1});
+  const Tensor x = testing::random_tensor(DataType::kFloat32, shape, 11, -2.0f, 2.0f);
+  const Tensor y = testing::random_tensor(DataType::kFloat32, shape, 12, -2.0f, 2.0f);
+  const Results r = run_all(b, "qlinear_elementwise", {{"x", x}, {"y", y}});
+  ASSERT_EQ(r.ort.size(), outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    float step = 0;
+    for (const Params& p : params) if (std::string(p.scale) == outputs[i].second) step = p.s;
+    EXPECT_TRUE(close(r.fast[i].tensor, r.ort[i], 0, step * 1.001)) << r.fast[i].name;
+    EXPECT_TRUE(close(r.plain[i].tensor, r.ort[i], 0, step * 1.001)) << r.fast[i].name << " (--no-optimize)";
   }
 }
 
