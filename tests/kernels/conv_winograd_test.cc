@@ -5,10 +5,12 @@
 // loops keep this to the few shapes around the threshold).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "ecoinfer/session.h"
 #include "kernels/onednn_test_util.h"
+#include "model_builder.h"
 
 namespace ecoinfer {
 namespace {
@@ -52,6 +54,41 @@ TEST(ConvWinograd, TwoByTwoTilesBelow56) {
   check_3x3({1, 64, 55, 55}, 64, true, 10);  // just under the 4x4 threshold
   if (!has_avx512()) GTEST_SKIP() << "no AVX-512: no Winograd kernel";
   EXPECT_TRUE(implementation_used("jit_fp32_wino_2x3"));
+}
+
+// One session, two batch sizes: the second shape's plan may want another
+// weights layout than the Winograd one packed for the first (oneDNN's
+// Winograd kernels pick their weight blocking per minibatch, or refuse and
+// the direct kernel runs), and a Winograd layout is no reorder source. The
+// second layout comes from the plain weights then (PackedWeights); before,
+// ResNet-50 at batch 8 after batch 1 failed "could not create a primitive
+// descriptor for a reorder primitive" (ecoinfer compare's throughput rows).
+TEST(ConvWinograd, LaterBatchSizesAfterWinogradWeightsArePacked) {
+  constexpr int64_t kChannels = 128, kSide = 28;
+  testing::ModelBuilder b(13);
+  b.input("x", onnx::TensorProto::FLOAT, {-1, kChannels, kSide, kSide});
+  const Tensor w = random_tensor(DataType::kFloat32, {kChannels, kChannels, 3, 3}, 21);
+  b.initializer("w", {kChannels, kChannels, 3, 3}, std::vector<float>(w.data<float>(), w.data<float>() + w.numel()));
+  testing::set_ints(b.node("Conv", {"x", "w"}, {"y"}), "pads", {1, 1, 1, 1});
+  b.output("y", onnx::TensorProto::FLOAT, {-1, kChannels, kSide, kSide});
+  const auto model = testing::temp_dir("conv_winograd_batches") / "model.onnx";
+  b.save(model);
+  auto session = Session::load(model, {.threads = 1});
+  ASSERT_TRUE(session) << session.status().message();
+  // One reference for the batch of 8; the batch of 1 is its first image.
+  const Tensor x8 = random_tensor(DataType::kFloat32, {8, kChannels, kSide, kSide}, 22);
+  const Tensor expected8 = ref_conv(x8, w, nullptr, ConvParams{.pads = {1, 1, 1, 1}});
+  const auto first_image = [](const Tensor& t) {
+    Tensor one = Tensor::zeros(DataType::kFloat32, {1, t.dim(1), t.dim(2), t.dim(3)});
+    std::copy_n(t.data<float>(), one.numel(), one.data<float>());
+    return one;
+  };
+  for (int64_t batch : {1, 8, 1}) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    auto y = (*session)->run({{"x", batch == 8 ? x8 : first_image(x8)}});
+    ASSERT_TRUE(y) << y.status().message();
+    EXPECT_TRUE(tensors_close((*y)[0].tensor, batch == 8 ? expected8 : first_image(expected8), 1e-4, 1e-4));
+  }
 }
 
 }  // namespace

@@ -136,6 +136,10 @@ class PackedWeights {
     dnnl::memory plain(plain_desc_, cpu_engine(), plain_.raw_data());
     if (wanted == plain_desc_) return plain;  // adopted: plain_ stays, as the only copy
     dnnl::memory packed = reorder_into(plain, wanted);
+    // A Winograd layout is no reorder source (oneDNN reorders only into
+    // it): keep the plain tensor to derive later shapes' layouts from. Only
+    // convolutions ask for it, and they hold the plain weights anyway.
+    if (is_winograd(wanted)) return packed;
     plain_ = Tensor();
     // The plain bytes sit in the middle of the heap (glibc serves these
     // sizes from it once its mmap threshold has grown): hand their pages
@@ -151,6 +155,7 @@ class PackedWeights {
   // through a temporary plain copy (freed on return).
   dnnl::memory derive(const dnnl::memory::desc& wanted) {
     const auto& [first_desc, first] = layouts_.front();
+    if (is_winograd(first_desc)) return reorder_into(dnnl::memory(plain_desc_, cpu_engine(), plain_.raw_data()), wanted);
     dnnl::memory::desc data_only = first_desc;
     data_only.data.extra = dnnl_memory_extra_desc_t{};
     dnnl::memory source(data_only, cpu_engine(), first.get_data_handle());
@@ -162,6 +167,7 @@ class PackedWeights {
       return reorder_into(plain, wanted);
     }
   }
+  static bool is_winograd(const dnnl::memory::desc& d) { return d.data.format_kind == dnnl_format_kind_wino; }
   static dnnl::memory reorder_into(const dnnl::memory& from, const dnnl::memory::desc& wanted) {
     dnnl::memory to(wanted, cpu_engine());
     dnnl::reorder(from, to).execute(thread_stream(), const_cast<dnnl::memory&>(from), to);
