@@ -127,7 +127,7 @@ Expected<std::unique_ptr<ModelVersion>> Repository::load_version(const std::stri
   b.default_timeout = m->config.default_timeout;
   b.instance_count = m->config.instance_count;
   b.threads = resolve_thread_count(threads);
-  b.run_on_caller_thread = !pipeline;  // an OCR pipeline runs for long: keep it off the HTTP threads
+  b.run_on_caller_thread = false;  // see BatcherOptions::run_on_caller_thread: compute stays on the model worker
   if (options.on_execution) {
     b.on_execution = [cb = options.on_execution, name, version](const ExecutionStats& s) { cb(name, version, s); };
   }
