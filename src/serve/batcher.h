@@ -15,7 +15,10 @@
 // submits it (an HTTP I/O thread) instead of waking a worker: that wake-up
 // cost 40-200 us per request on these shared cores. At most one such run at
 // a time in the whole process, so that with two or more I/O threads one is
-// always free to read other connections.
+// always free to read other connections. The server does not use it (since
+// branch srvomp): each thread that runs compute grows its own OpenMP team, and
+// once libgomp manages more threads than CPUs it sleeps at every barrier,
+// which cost rec 5-13 ms per request, far more than the wake-up it saves.
 //
 //   Batcher b(session, {.model = "cls", .max_batch_size = 8, .dynamic_batching = true});
 //   b.submit(std::move(request), [](InferenceOutcome o) { ... });  // never blocks

@@ -127,7 +127,9 @@ Expected<std::unique_ptr<ModelVersion>> Repository::load_version(const std::stri
   b.default_timeout = m->config.default_timeout;
   b.instance_count = m->config.instance_count;
   b.threads = resolve_thread_count(threads);
-  b.run_on_caller_thread = false;  // see BatcherOptions::run_on_caller_thread: compute stays on the model worker
+  // All compute on the model's workers: one OpenMP team per instance, created
+  // once (see BatcherOptions::run_on_caller_thread and docs/SERVING.md).
+  b.run_on_caller_thread = false;
   if (options.on_execution) {
     b.on_execution = [cb = options.on_execution, name, version](const ExecutionStats& s) { cb(name, version, s); };
   }
