@@ -14,13 +14,11 @@ int64_t attr_int(const ir::Node& n, const char* key, int64_t fallback) {
 bool is_conv(const ir::Node& n) { return is_op(n, "Conv") || is_op(n, "ConvTranspose"); }
 
 // Output channel of each weight element, by the op's weight layout.
+// ConvTranspose and Gemm (fold_channel_affine scales a Conv's rows itself).
 std::vector<int64_t> weight_channels(const ir::Node& n, const Tensor& w) {
   const int64_t numel = w.numel();
   std::vector<int64_t> channel(static_cast<size_t>(numel));
-  if (is_op(n, "Conv")) {  // [M, C/g, k...]
-    const int64_t inner = numel / w.dim(0);
-    for (int64_t i = 0; i < numel; ++i) channel[static_cast<size_t>(i)] = i / inner;
-  } else if (is_op(n, "ConvTranspose")) {  // [C, M/g, k...]: channel (c / (C/g)) * M/g + j
+  if (is_op(n, "ConvTranspose")) {  // [C, M/g, k...]: channel (c / (C/g)) * M/g + j
     const int64_t group = attr_int(n, "group", 1);
     const int64_t in_per_group = w.dim(0) / group, out_per_group = w.dim(1);
     const int64_t inner = numel / (w.dim(0) * w.dim(1));
@@ -83,11 +81,22 @@ void fold_channel_affine(ir::Graph& g, ir::Node& p, const std::vector<double>& s
   const size_t channels = scale.size();
   const Tensor& w = *g.constant(p.inputs[kWeight]);
   Tensor new_w = Tensor::zeros(DataType::kFloat32, w.shape());
-  const std::vector<int64_t> channel = weight_channels(p, w);
   const float* src = w.data<float>();
   float* dst = new_w.data<float>();
-  for (size_t i = 0; i < channel.size(); ++i)
-    dst[i] = static_cast<float>(src[i] * scale[static_cast<size_t>(channel[i])]);
+  if (is_op(p, "Conv")) {
+    // A Conv's output channel is its weight's outermost dimension: scale it
+    // row by row. The per-element channel index below costs a 64-bit division
+    // per weight, which was 12% of ResNet-50's load (25M weights).
+    const size_t rows = static_cast<size_t>(w.dim(0)), inner = static_cast<size_t>(w.numel()) / rows;
+    for (size_t m = 0; m < rows; ++m) {
+      const double s = scale[m];
+      for (size_t j = 0; j < inner; ++j) dst[m * inner + j] = static_cast<float>(src[m * inner + j] * s);
+    }
+  } else {
+    const std::vector<int64_t> channel = weight_channels(p, w);
+    for (size_t i = 0; i < channel.size(); ++i)
+      dst[i] = static_cast<float>(src[i] * scale[static_cast<size_t>(channel[i])]);
+  }
 
   // Old bias, per channel (Gemm: beta * C, and beta becomes 1).
   std::vector<double> bias(channels, 0.0);
