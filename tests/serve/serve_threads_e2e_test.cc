@@ -53,7 +53,10 @@ TEST(ServeThreads, OpenMpThreadsStayAtTheConfiguredCountAcrossConnections) {
     testing::CliOutcome run = testing::run_cli("loadgen --url " + url + " --model " + name +
                                                " --shape x=1x3x48x192 --concurrency 1,4 --duration 0.5 --json");
     ASSERT_EQ(run.exit_code, 0) << run.err;
-    for (const auto& level : nlohmann::json::parse(run.out)["levels"]) {
+    // Keep the parsed document alive: a range-for over parse(...)["levels"]
+    // would iterate a member of a temporary destroyed before the loop body.
+    const nlohmann::json report = nlohmann::json::parse(run.out);
+    for (const auto& level : report["levels"]) {
       EXPECT_GT(level["requests"].get<double>(), 0);
       EXPECT_EQ(level["errors"], 0);
     }
