@@ -1,22 +1,22 @@
 // A child process for tests that need the real thing running (redis-server,
-// ecoinfer serve): started with posix_spawn, stdout readable line by line with
+// ecoinfer serve): forked and exec'd, stdout readable line by line with
 // a deadline, killed and reaped when the object goes away.
 #pragma once
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
-
-extern char** environ;
 
 namespace ecoinfer::testing {
 
@@ -29,25 +29,47 @@ class SpawnedProcess {
 
   // Starts argv[0] (searched in PATH); its stdout comes to read_line(),
   // stderr goes to the test's stderr. False when it cannot be started.
+  // The child is killed when the test process dies: a test that aborts
+  // (an ASan report, a crash) runs no destructor, and an orphaned server
+  // would keep ctest's output pipe open, so ctest would wait for it until
+  // its timeout instead of reporting the failure.
   bool start(const std::vector<std::string>& argv) {
-    int fds[2];
-    if (pipe(fds) != 0) return false;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    int out[2];
+    int exec_error[2];  // close-on-exec: EOF when exec succeeded, errno when not
+    if (pipe(out) != 0) return false;
+    if (pipe2(exec_error, O_CLOEXEC) != 0) {
+      close(out[0]);
+      close(out[1]);
+      return false;
+    }
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    const int rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (rc != 0) {
-      close(fds[0]);
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ == 0) {  // only async-signal-safe calls until exec
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);  // the test died before prctl
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      execvp(args[0], args.data());
+      const int e = errno;
+      (void)!write(exec_error[1], &e, sizeof e);
+      _exit(127);
+    }
+    close(out[1]);
+    close(exec_error[1]);
+    int e = 0;
+    const bool exec_failed = pid_ < 0 || read(exec_error[0], &e, sizeof e) == static_cast<ssize_t>(sizeof e);
+    close(exec_error[0]);
+    if (exec_failed) {
+      if (pid_ > 0) waitpid(pid_, nullptr, 0);
+      close(out[0]);
       pid_ = -1;
       return false;
     }
-    out_ = fds[0];
+    out_ = out[0];
     return true;
   }
 
