@@ -32,7 +32,9 @@ class SpawnedProcess {
   // The child is killed when the test process dies: a test that aborts
   // (an ASan report, a crash) runs no destructor, and an orphaned server
   // would keep ctest's output pipe open, so ctest would wait for it until
-  // its timeout instead of reporting the failure.
+  // its timeout instead of reporting the failure. (The kernel sends the
+  // signal when the thread that forked exits, so start children from the
+  // test's own thread, as every test here does.)
   bool start(const std::vector<std::string>& argv) {
     int out[2];
     int exec_error[2];  // close-on-exec: EOF when exec succeeded, errno when not
