@@ -1,11 +1,23 @@
 #include "serve/compute_lanes.h"
 
+#include <sched.h>
+
 #include <algorithm>
 
 namespace ecoinfer::serve {
+namespace {
 
-ComputeLanes::ComputeLanes(int cpus)
-    : cpus_(cpus > 0 ? cpus : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))) {}
+// The CPUs this process may run on, as libgomp counts them when it decides
+// to throttle (its affinity mask, so `taskset` and container limits count).
+int usable_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+}  // namespace
+
+ComputeLanes::ComputeLanes(int cpus) : cpus_(cpus > 0 ? cpus : usable_cpus()) {}
 
 ComputeLanes::~ComputeLanes() {
   {

@@ -51,7 +51,8 @@ class ComputeLanes {
     virtual bool run_one(int lane, Clock::time_point& wake) = 0;
   };
 
-  // `cpus`: the CPUs teams may use without oversubscribing (0: this machine's).
+  // `cpus`: the CPUs teams may use without oversubscribing (0: those this
+  // process may run on).
   explicit ComputeLanes(int cpus = 0);
   ~ComputeLanes();  // stops and joins the lanes; sources must be detached first
   ComputeLanes(const ComputeLanes&) = delete;
