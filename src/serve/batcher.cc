@@ -58,6 +58,13 @@ bool batchable_together(const InferenceRequest& a, const InferenceRequest& b) {
 Batcher::Batcher(std::shared_ptr<const ModelBackend> backend, BatcherOptions options)
     : backend_(std::move(backend)), options_(std::move(options)) {
   std::sort(options_.preferred_batch_sizes.begin(), options_.preferred_batch_sizes.end());
+  if (options_.lanes) {
+    // Meters first: a lane may look at this batcher as soon as it is attached.
+    std::lock_guard lock(mutex_);
+    for (int lane : options_.lanes->attach(this, options_.instance_count, options_.threads))
+      lane_meters_[lane] = make_meter();
+    return;
+  }
   for (int i = 0; i < std::max(1, options_.instance_count); ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
@@ -80,13 +87,18 @@ void Batcher::submit(InferenceRequest request, InferenceCallback done) {
   p.request = std::move(request);
   p.done = std::move(done);
   if (try_run_on_caller(p)) return;
+  bool queued = false;
   {
     std::lock_guard lock(mutex_);
     if (!stopping_ && queue_.size() < options_.max_queue_size) {
       queue_.push_back(std::move(p));
-      changed_.notify_all();
-      return;
+      queued = true;
     }
+  }
+  if (queued) {
+    changed_.notify_all();
+    if (options_.lanes) options_.lanes->poke();
+    return;
   }
   const bool stopping = [this] { std::lock_guard lock(mutex_); return stopping_; }();
   p.done(InferenceOutcome::failure(
@@ -101,7 +113,8 @@ std::atomic<int> caller_runs{0};  // process-wide: runs on front-end threads now
 }  // namespace
 
 bool Batcher::try_run_on_caller(Pending& p) {
-  if (!options_.run_on_caller_thread || (options_.dynamic_batching && options_.max_batch_size > 0)) return false;
+  if (!options_.run_on_caller_thread || options_.lanes || (options_.dynamic_batching && options_.max_batch_size > 0))
+    return false;
   std::unique_ptr<energy::Meter> meter;
   {
     std::lock_guard lock(mutex_);
@@ -145,6 +158,7 @@ void Batcher::flush() {
     flushing_ = true;
   }
   changed_.notify_all();
+  if (options_.lanes) options_.lanes->poke();
 }
 
 void Batcher::shutdown() {
@@ -153,6 +167,14 @@ void Batcher::shutdown() {
     stopping_ = true;
   }
   changed_.notify_all();
+  if (options_.lanes) {  // the lanes run what is queued, then let go of this batcher
+    options_.lanes->poke();
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [this] { return queue_.empty() && busy_ == 0; });
+    }
+    options_.lanes->detach(this);
+  }
   for (std::thread& t : workers_) {
     if (t.joinable()) t.join();
   }
@@ -192,17 +214,57 @@ std::vector<Batcher::Pending> Batcher::take_expired(Clock::time_point now) {
   return expired;
 }
 
+void Batcher::answer_expired(std::vector<Pending>& expired, Clock::time_point now) {
+  for (Pending& p : expired) {
+    p.done(InferenceOutcome::failure(
+        ErrorKind::kTimeout, fmt::format("model '{}': request timed out after waiting {:.0f} us in the queue; raise "
+                                         "its timeout or reduce load", options_.model,
+                                         seconds_between(p.enqueued, now) * 1e6)));
+  }
+}
+
+Batcher::Batch Batcher::take(const std::vector<size_t>& chosen) {
+  Batch batch;
+  for (size_t i : chosen) batch.push_back(std::move(queue_[i]));
+  for (auto it = chosen.rbegin(); it != chosen.rend(); ++it) queue_.erase(queue_.begin() + *it);
+  return batch;
+}
+
+// One step of a lane (compute_lanes.h): answer timed-out requests, or run
+// one ready batch, or say when to look again.
+bool Batcher::run_one(int lane, Clock::time_point& wake) {
+  std::unique_lock lock(mutex_);
+  const auto now = Clock::now();
+  if (std::vector<Pending> expired = take_expired(now); !expired.empty()) {
+    lock.unlock();
+    answer_expired(expired, now);
+    changed_.notify_all();  // shutdown waits for an empty queue
+    return true;
+  }
+  if (queue_.empty()) return false;
+  std::vector<size_t> chosen = choose_batch(now);
+  if (chosen.empty()) {
+    wake = wake_time();
+    return false;
+  }
+  Batch batch = take(chosen);
+  ++busy_;
+  energy::Meter* meter = lane_meters_[lane].get();
+  lock.unlock();
+  execute_safely(std::move(batch), meter);
+  lock.lock();
+  --busy_;
+  lock.unlock();
+  changed_.notify_all();
+  return true;
+}
+
 Batcher::Batch Batcher::next_batch(std::unique_lock<std::mutex>& lock) {
   for (;;) {
     const auto now = Clock::now();
     if (std::vector<Pending> expired = take_expired(now); !expired.empty()) {
       lock.unlock();
-      for (Pending& p : expired) {
-        p.done(InferenceOutcome::failure(
-            ErrorKind::kTimeout,
-            fmt::format("model '{}': request timed out after waiting {:.0f} us in the queue; raise its timeout "
-                        "or reduce load", options_.model, seconds_between(p.enqueued, now) * 1e6)));
-      }
+      answer_expired(expired, now);
       lock.lock();
       continue;
     }
@@ -220,10 +282,7 @@ Batcher::Batch Batcher::next_batch(std::unique_lock<std::mutex>& lock) {
       changed_.wait_until(lock, wake_time());
       continue;
     }
-    Batch batch;
-    for (size_t i : chosen) batch.push_back(std::move(queue_[i]));
-    for (auto it = chosen.rbegin(); it != chosen.rend(); ++it) queue_.erase(queue_.begin() + *it);
-    return batch;
+    return take(chosen);
   }
 }
 

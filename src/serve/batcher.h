@@ -20,6 +20,11 @@
 // once libgomp manages more threads than CPUs it sleeps at every barrier,
 // which cost rec 5-13 ms per request, far more than the wake-up it saves.
 //
+// With `lanes` set, the batcher has no threads of its own: its instances are
+// lanes of a ComputeLanes shared with the server's other models, so the
+// process keeps one OpenMP team per lane instead of one per model instance
+// (serve/compute_lanes.h says why that matters).
+//
 //   Batcher b(session, {.model = "cls", .max_batch_size = 8, .dynamic_batching = true});
 //   b.submit(std::move(request), [](InferenceOutcome o) { ... });  // never blocks
 //   b.shutdown();  // refuses new requests, finishes the queued ones, joins
@@ -29,6 +34,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,6 +44,7 @@
 #include "ecoinfer/energy.h"
 #include "ecoinfer/session.h"
 #include "serve/backend/model_backend.h"
+#include "serve/compute_lanes.h"
 #include "serve/inference_request.h"
 
 namespace ecoinfer::serve {
@@ -60,16 +67,17 @@ struct BatcherOptions {
   std::chrono::microseconds default_timeout{0};
   int instance_count = 1;
   int threads = 1;  // cores one run keeps busy (for the energy estimate)
-  bool run_on_caller_thread = false;  // see above; ignored with dynamic batching
+  bool run_on_caller_thread = false;  // see above; ignored with dynamic batching or lanes
+  ComputeLanes* lanes = nullptr;      // see above; must outlive the batcher
   std::function<void(const ExecutionStats&)> on_execution;  // called by workers
 };
 
-class Batcher {
+class Batcher : private ComputeLanes::Source {
  public:
   Batcher(std::shared_ptr<const ModelBackend> backend, BatcherOptions options);
   Batcher(std::shared_ptr<const Session> session, BatcherOptions options)
       : Batcher(make_session_backend(std::move(session)), std::move(options)) {}
-  ~Batcher();
+  ~Batcher() override;
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
 
@@ -97,6 +105,9 @@ class Batcher {
 
   void worker_loop();
   Batch next_batch(std::unique_lock<std::mutex>& lock);
+  bool run_one(int lane, Clock::time_point& wake) override;
+  Batch take(const std::vector<size_t>& chosen);
+  void answer_expired(std::vector<Pending>& expired, Clock::time_point now);
   // The queue positions of the batch to run now, or none when it should wait.
   std::vector<size_t> choose_batch(Clock::time_point now) const;
   Clock::time_point wake_time() const;
@@ -117,6 +128,7 @@ class Batcher {
   int busy_ = 0;  // batches running, on workers and callers: at most instance_count
   std::vector<std::unique_ptr<energy::Meter>> caller_meters_;  // idle meters for runs on callers
   std::vector<std::thread> workers_;
+  std::map<int, std::unique_ptr<energy::Meter>> lane_meters_;  // by lane number, with `lanes`
 };
 
 // True when two requests may run in one batch: same input names and types,

@@ -127,9 +127,13 @@ Expected<std::unique_ptr<ModelVersion>> Repository::load_version(const std::stri
   b.default_timeout = m->config.default_timeout;
   b.instance_count = m->config.instance_count;
   b.threads = resolve_thread_count(threads);
-  // All compute on the model's workers: one OpenMP team per instance, created
-  // once (see BatcherOptions::run_on_caller_thread and docs/SERVING.md).
+  // All compute on the model's instances, never on an HTTP thread (see
+  // BatcherOptions::run_on_caller_thread and docs/SERVING.md). A model whose
+  // runs use an OpenMP team runs on the lanes it shares with the others, so
+  // the teams stay within the CPUs (serve/compute_lanes.h). Pipelines keep
+  // workers of their own: their stages run on threads of the pipeline's.
   b.run_on_caller_thread = false;
+  if (b.threads > 1 && !pipeline) b.lanes = lanes_.get();
   if (options.on_execution) {
     b.on_execution = [cb = options.on_execution, name, version](const ExecutionStats& s) { cb(name, version, s); };
   }

@@ -19,6 +19,7 @@
 #include "ecoinfer/session.h"
 #include "serve/backend/model_backend.h"
 #include "serve/batcher.h"
+#include "serve/compute_lanes.h"
 #include "serve/model_config.h"
 
 namespace ecoinfer::serve {
@@ -70,6 +71,9 @@ class Repository {
                                                        const std::filesystem::path& version_dir,
                                                        const LoadedConfig& config, const RepositoryOptions& options);
 
+  // Shared by the models whose runs use OpenMP teams (threads > 1); declared
+  // before models_ so that it outlives their batchers.
+  std::unique_ptr<ComputeLanes> lanes_ = std::make_unique<ComputeLanes>();
   std::map<std::string, std::map<int64_t, std::unique_ptr<ModelVersion>>> models_;
   std::vector<IndexEntry> index_;
 };
