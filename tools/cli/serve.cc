@@ -105,7 +105,9 @@ void add_serve_command(CLI::App& app, CommandList& commands) {
   sub->add_option("--http-port", o->http_port, "TCP port; 0 picks a free one (printed at start)")
       ->check(CLI::Range(0, 65535));
   sub->add_option("--http-address", o->http_address, "address to listen on (127.0.0.1: this machine only)");
-  sub->add_option("--threads", o->threads, "intra-op threads per model run unless its config.json says (0: all cores)")
+  sub->add_option("--threads", o->threads,
+                  "intra-op threads per model run unless its config.json says (0: all cores); models with more "
+                  "than one share compute lanes, one OpenMP team per lane within the CPUs (docs/SERVING.md)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--io-threads", o->io_threads, "threads running the HTTP connections (1-2 are plenty)")
       ->check(CLI::Range(1, 64));
