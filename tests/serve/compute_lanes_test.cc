@@ -265,5 +265,45 @@ TEST(ComputeLanesBatchers, ShutdownRunsWhatIsQueuedThenLetsGoOfTheLanes) {
   EXPECT_TRUE(submit(other, request_of(1, 1)).get().ok());
 }
 
+
+TEST(ComputeLanesBatchers, ClientsOnSeveralThreadsAndAShutdownLoseNoRequest) {
+  ComputeLanes lanes(2);
+  Runners runners;
+  BatcherOptions batched = on_lanes(lanes, runners);
+  batched.max_batch_size = 4;
+  batched.dynamic_batching = true;
+  batched.max_queue_delay = 1ms;
+  Batcher kept(doubling_model(), batched);
+  auto stopped = std::make_unique<Batcher>(doubling_model(), on_lanes(lanes, runners));
+  constexpr int kClients = 4, kEach = 100;
+  std::vector<std::vector<std::future<InferenceOutcome>>> futures(kClients);
+  std::vector<std::thread> clients;
+  std::atomic<bool> stop_sent{false};
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < kEach; ++i) {
+        const bool to_kept = i % 2 == 0 || stop_sent;
+        futures[c].push_back(submit(to_kept ? kept : *stopped, request_of(1, static_cast<float>(i))));
+      }
+    });
+  }
+  std::this_thread::sleep_for(2ms);
+  stopped->shutdown();  // requests sent to it afterwards are refused, none is lost
+  stop_sent = true;
+  for (auto& t : clients) t.join();
+  int answered = 0;
+  for (auto& mine : futures) {
+    for (auto& f : mine) {
+      ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "a request was never answered";
+      InferenceOutcome o = f.get();
+      if (!o.ok()) {
+        EXPECT_EQ(o.error->kind, ErrorKind::kUnavailable) << o.error->message;
+      }
+      ++answered;
+    }
+  }
+  EXPECT_EQ(answered, kClients * kEach);
+}
+
 }  // namespace
 }  // namespace ecoinfer::serve
