@@ -97,7 +97,7 @@ void Batcher::submit(InferenceRequest request, InferenceCallback done) {
   }
   if (queued) {
     changed_.notify_all();
-    if (options_.lanes) options_.lanes->poke();
+    if (options_.lanes) options_.lanes->poke(this);
     return;
   }
   const bool stopping = [this] { std::lock_guard lock(mutex_); return stopping_; }();
@@ -158,7 +158,7 @@ void Batcher::flush() {
     flushing_ = true;
   }
   changed_.notify_all();
-  if (options_.lanes) options_.lanes->poke();
+  if (options_.lanes) options_.lanes->poke(this);
 }
 
 void Batcher::shutdown() {
@@ -168,7 +168,7 @@ void Batcher::shutdown() {
   }
   changed_.notify_all();
   if (options_.lanes) {  // the lanes run what is queued, then let go of this batcher
-    options_.lanes->poke();
+    options_.lanes->poke(this);
     {
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [this] { return queue_.empty() && busy_ == 0; });

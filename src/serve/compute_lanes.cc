@@ -23,8 +23,8 @@ ComputeLanes::~ComputeLanes() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    for (auto& lane : lanes_) lane->work.notify_all();
   }
-  work_.notify_all();
   for (auto& lane : lanes_) lane->thread.join();
 }
 
@@ -70,12 +70,13 @@ void ComputeLanes::detach(Source* source) {
   });
 }
 
-void ComputeLanes::poke() {
-  {
-    std::lock_guard lock(mutex_);
-    ++pokes_;
+void ComputeLanes::poke(const Source* source) {
+  std::lock_guard lock(mutex_);
+  for (auto& lane : lanes_) {
+    if (std::find(lane->sources.begin(), lane->sources.end(), source) == lane->sources.end()) continue;
+    ++lane->pokes;
+    lane->work.notify_all();
   }
-  work_.notify_all();
 }
 
 int ComputeLanes::lane_count() const {
@@ -89,7 +90,7 @@ int ComputeLanes::lane_count() const {
 void ComputeLanes::lane_loop(Lane* lane, int index) {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    const uint64_t seen = pokes_;
+    const uint64_t seen = lane->pokes;
     Clock::time_point wake = Clock::time_point::max();
     bool ran = false;
     for (size_t looked = 0; !ran && looked < lane->sources.size(); ++looked) {
@@ -105,11 +106,11 @@ void ComputeLanes::lane_loop(Lane* lane, int index) {
       if (ran) lane->next = at + 1;  // sources may have changed meanwhile: the modulo above copes
       wake = std::min(wake, source_wake);
     }
-    if (ran || pokes_ != seen || stopping_) continue;
+    if (ran || lane->pokes != seen || stopping_) continue;
     if (wake == Clock::time_point::max()) {
-      work_.wait(lock);
+      lane->work.wait(lock);
     } else {
-      work_.wait_until(lock, wake);
+      lane->work.wait_until(lock, wake);
     }
   }
 }

@@ -6,8 +6,8 @@
 // it manages more threads than the machine has CPUs it stops spinning at
 // barriers and sleeps on a futex at each of a run's hundreds of them. With a
 // worker thread per model, two 2-thread models on 2 CPUs were enough for
-// that: rec computed in 12 ms instead of 7 (docs/PERFORMANCE.md, "Two models
-// with OpenMP teams in one server"), even while the other model sat idle.
+// that: rec computed in 12 ms instead of 7 (docs/PERFORMANCE.md, "Compute
+// lanes"), even while the other model sat idle.
 // A lane is one thread, hence one team, that runs batches of every model
 // attached to it, one at a time.
 //
@@ -19,11 +19,12 @@
 //
 // A source (a model's batcher) is driven by the lanes: run_one() runs one
 // ready batch on the calling lane, or says when it next has work (a dynamic
-// batching deadline, a request timeout). poke() after queueing work.
+// batching deadline, a request timeout). poke(source) after queueing work
+// wakes only the lanes that source is on.
 //
 //   ComputeLanes lanes(/*cpus=*/2);
 //   lanes.attach(&batcher, /*instances=*/1, /*threads=*/2);
-//   lanes.poke();            // after batcher queued a request
+//   lanes.poke(&batcher);    // after batcher queued a request
 //   lanes.detach(&batcher);  // waits until no lane is inside it
 #pragma once
 
@@ -63,8 +64,8 @@ class ComputeLanes {
   std::vector<int> attach(Source* source, int instances, int threads);
   // Removes `source`; returns once no lane runs it.
   void detach(Source* source);
-  // Some source may have work now: every idle lane looks.
-  void poke();
+  // `source` may have work now: its idle lanes look.
+  void poke(const Source* source);
 
   int lane_count() const;
 
@@ -74,6 +75,8 @@ class ComputeLanes {
     Source* running = nullptr;  // the source inside run_one now
     int team = 1;               // the largest `threads` among its sources
     size_t next = 0;            // where the next round robin starts
+    uint64_t pokes = 0;         // a lane that was poked while looking looks again
+    std::condition_variable work;  // pokes and stop
     std::thread thread;
   };
 
@@ -82,10 +85,8 @@ class ComputeLanes {
 
   const int cpus_;
   mutable std::mutex mutex_;
-  std::condition_variable work_;  // pokes and stop
   std::condition_variable idle_;  // a lane left a source
   std::vector<std::unique_ptr<Lane>> lanes_;
-  uint64_t pokes_ = 0;
   bool stopping_ = false;
 };
 

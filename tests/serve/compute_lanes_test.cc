@@ -94,7 +94,8 @@ TEST(ComputeLanes, SourcesOfOneLaneRunOnItsOneThread) {
   lanes.attach(&b, 1, 2);
   a.add(20);
   b.add(20);
-  lanes.poke();
+  lanes.poke(&a);
+  lanes.poke(&b);
   ASSERT_TRUE(eventually([&] { return a.ran() == 20 && b.ran() == 20; }));
   EXPECT_EQ(a.threads().size(), 1u);
   EXPECT_EQ(a.threads(), b.threads());
@@ -108,7 +109,7 @@ TEST(ComputeLanes, ALaneWakesAtTheTimeASourceNamedWithoutAPoke) {
   CountingSource a;
   lanes.attach(&a, 1, 1);
   a.add(1, Clock::now() + 100ms);
-  lanes.poke();  // the lane looks once, learns the time, and sleeps until then
+  lanes.poke(&a);  // the lane looks once, learns the time, and sleeps until then
   ASSERT_TRUE(eventually([&] { return a.ran() == 1; }, 3s)) << "no poke came after the source's time";
   lanes.detach(&a);
 }
@@ -132,7 +133,7 @@ TEST(ComputeLanes, DetachWaitsUntilNoLaneRunsTheSource) {
   BlockingSource s;
   lanes.attach(&s, 1, 1);
   auto entered = s.entered_.get_future();
-  lanes.poke();
+  lanes.poke(&s);
   ASSERT_EQ(entered.wait_for(5s), std::future_status::ready);
   auto detached = std::async(std::launch::async, [&] { lanes.detach(&s); });
   EXPECT_EQ(detached.wait_for(200ms), std::future_status::timeout) << "detach returned while the lane ran the source";
